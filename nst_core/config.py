@@ -1,0 +1,141 @@
+"""Settings of a run and the named presets.
+
+``paper`` reproduces Gatys, Ecker & Bethge (2015) exactly: white-noise start, average
+pooling, content at conv4_2, style at conv1_1…conv5_1 with w_l = 1/5, α/β = 1e-3 and
+the unnormalised sums. ``fast``, ``balanced`` and ``quality`` are built on top for
+artists with the known quality levers (content start, coarse-to-fine, rescaled average
+pooling, replicate padding, deeper style layers weighted less, size-independent
+content loss).
+
+Layer names follow the paper. The paper's "conv4_2" responses are the rectified ones
+(Caffe's ReLU runs in place), so the paper preset reads the ``relu`` outputs.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Optional, Sequence
+
+from .errors import BadConfig
+from .vgg import check_layers
+
+PAPER_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+PAPER_CONTENT_LAYERS = ("relu4_2",)
+
+
+@dataclass
+class StyleConfig:
+    """Everything that decides the result; front ends start from a preset and override."""
+
+    preset: str = "balanced"
+    size: Optional[int] = 512  #: long side of the working image in px; None = content's own size
+    steps: int = 100  #: optimisation steps at each scale
+    scales: int = 3  #: coarse-to-fine levels, a factor √2 apart (1 = single scale)
+    content_weight: float = 1.0  #: α
+    style_weight: float = 3e-5  #: β (relative to α; the artist presets use mean content loss)
+    tv_weight: float = 0.0
+    optimizer: str = "lbfgs"  #: "lbfgs" or "adam"
+    learning_rate: float = 0.02  #: Adam's step in 0–1 pixel units
+    ema_decay: float = 0.0  #: Adam only: output the exponential moving average of iterates
+    init: Any = "content"  #: "noise", "content", a path, or an H×W×3 array
+    seed: Optional[int] = None
+    device: str = "auto"
+    pooling: str = "avg"
+    pool_rescale: bool = True
+    first_padding: str = "replicate"
+    content_layers: Sequence[str] = PAPER_CONTENT_LAYERS
+    style_layers: Sequence[str] = PAPER_STYLE_LAYERS
+    style_layer_weights: Optional[Sequence[float]] = None  #: None = equal, summing to 1
+    content_reduction: str = "mean"  #: "sum" as in the paper, or "mean" (size-independent)
+    style_blend: Optional[Sequence[float]] = None  #: weights of several styles; None = equal
+    style_scale: float = 1.0  #: style image's long side relative to the working size
+    preserve_colors: Optional[str] = None  #: None, "luminance" or "histogram"
+    weights: Optional[str] = None  #: path of a weights file; None = search
+    weights_source: str = "auto"  #: "auto", "caffe" or "torchvision"
+    preview_every: int = 0  #: attach a preview image to every n-th progress report (0 = never)
+    channels_last: bool = False
+    precision: str = "fp32"  #: "fp32", or "bf16" autocast for the convolutions on CUDA
+    min_scale_size: int = 64  #: coarse levels smaller than this are skipped
+
+    @classmethod
+    def from_preset(cls, name: str = "balanced", **overrides: Any) -> "StyleConfig":
+        """A preset's settings with ``overrides`` applied; unknown names are refused."""
+        if name not in PRESETS:
+            raise BadConfig(f"Unknown preset '{name}': use one of {', '.join(PRESETS)}.")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise BadConfig(f"Unknown setting(s) {', '.join(unknown)}: valid ones are {', '.join(sorted(known))}.")
+        config = replace(PRESETS[name], **overrides)
+        config.validate()
+        return config
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def layer_weights(self) -> list:
+        """Style layer weights w_l, normalised to sum to 1 (the paper's 1/5 each by default)."""
+        raw = list(self.style_layer_weights or [1.0] * len(self.style_layers))
+        total = sum(raw)
+        return [w / total for w in raw]
+
+    def validate(self) -> None:
+        """Refuse settings that cannot work, with the range that would."""
+        def need(ok: bool, message: str) -> None:
+            if not ok:
+                raise BadConfig(message)
+
+        need(self.size is None or 16 <= int(self.size) <= 16384, f"Size {self.size} is out of range: use 16 to 16384 px.")
+        need(1 <= int(self.steps) <= 100000, f"Steps {self.steps} is out of range: use 1 to 100000.")
+        need(1 <= int(self.scales) <= 8, f"Scales {self.scales} is out of range: use 1 to 8.")
+        for name in ("content_weight", "style_weight", "tv_weight", "learning_rate"):
+            value = getattr(self, name)
+            need(value >= 0, f"{name.replace('_', ' ').capitalize()} {value} is negative: use 0 or more.")
+        need(0.0 <= self.ema_decay < 1.0, f"EMA decay {self.ema_decay} is out of range: use 0 (off) to 0.999.")
+        need(self.optimizer in ("lbfgs", "adam"), f"Unknown optimizer '{self.optimizer}': use lbfgs or adam.")
+        need(0.05 <= self.style_scale <= 8, f"Style scale {self.style_scale} is out of range: use 0.05 to 8.")
+        need(self.preserve_colors in (None, "luminance", "histogram"),
+             f"Unknown colour preservation '{self.preserve_colors}': use luminance or histogram.")
+        need(self.content_reduction in ("sum", "mean"), f"Unknown content reduction '{self.content_reduction}': use sum or mean.")
+        need(self.precision in ("fp32", "bf16"), f"Unknown precision '{self.precision}': use fp32 or bf16.")
+        need(len(self.style_layers) > 0, "No style layers given: name at least one, e.g. relu1_1.")
+        need(len(self.content_layers) > 0, "No content layers given: name at least one, e.g. relu4_2.")
+        check_layers(list(self.content_layers) + list(self.style_layers))
+        if self.style_layer_weights is not None:
+            need(len(self.style_layer_weights) == len(self.style_layers),
+                 f"{len(self.style_layer_weights)} style layer weights for {len(self.style_layers)} style layers: give one per layer.")
+            need(all(w >= 0 for w in self.style_layer_weights) and sum(self.style_layer_weights) > 0,
+                 "Style layer weights must be 0 or more and not all 0.")
+        if self.style_blend is not None:
+            need(all(w >= 0 for w in self.style_blend) and sum(self.style_blend) > 0,
+                 "Style blend weights must be 0 or more and not all 0.")
+        if isinstance(self.init, str) and self.init not in ("noise", "content"):
+            from pathlib import Path
+
+            need(Path(self.init).expanduser().is_file(),
+                 f"The init image '{self.init}' does not exist: use noise, content or an image file.")
+
+
+_ARTIST = StyleConfig()
+
+PRESETS = {
+    "fast": replace(_ARTIST, preset="fast", size=384, steps=40, scales=2),
+    "balanced": replace(_ARTIST, preset="balanced", size=512, steps=80, scales=3),
+    "quality": replace(_ARTIST, preset="quality", size=1024, steps=150, scales=4),
+    "paper": StyleConfig(
+        preset="paper",
+        size=512,
+        steps=500,
+        scales=1,
+        content_weight=1.0,
+        style_weight=1e3,  # α/β = 1e-3
+        init="noise",
+        pooling="avg",
+        pool_rescale=False,
+        first_padding="zeros",
+        content_layers=PAPER_CONTENT_LAYERS,
+        style_layers=PAPER_STYLE_LAYERS,
+        style_layer_weights=(0.2, 0.2, 0.2, 0.2, 0.2),
+        content_reduction="sum",
+        tv_weight=0.0,
+    ),
+}

@@ -1,0 +1,114 @@
+"""Getting images in and out of the engine.
+
+The engine works on float32 RGB in 0–1. Front ends hand over whatever they have — a
+path, a PIL image, or a numpy array of uint8, uint16 or float, with or without alpha —
+and get back the same layout, so this module is the single place that converts.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import BadImage
+
+MIN_SIDE = 16
+
+
+def load_image_file(path: str | os.PathLike) -> Image.Image:
+    """Open an image file, naming the file and the fix when it cannot be read."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise BadImage(f"The image '{path}' does not exist: check the path.")
+    if path.is_dir():
+        raise BadImage(f"'{path}' is a folder, not an image: give an image file.")
+    try:
+        with Image.open(path) as opened:
+            opened.load()
+            return ImageOps.exif_transpose(opened)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise BadImage(f"The image '{path}' could not be read ({exc.__class__.__name__}): use a PNG, JPEG or other common image file.") from None
+
+
+def _pil_to_array(image: Image.Image) -> np.ndarray:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        return np.asarray(image, dtype=np.float32)[..., None] / (65535.0 if image.mode.startswith("I;16") else max(1.0, float(np.asarray(image).max())))
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
+    return np.asarray(image)
+
+
+def to_float_image(image: Any, name: str = "image") -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """Split any supported image into float32 RGB (H×W×3, 0–1) and alpha (H×W or None)."""
+    if isinstance(image, (str, os.PathLike)):
+        image = load_image_file(image)
+    if isinstance(image, Image.Image):
+        image = _pil_to_array(image)
+    if isinstance(image, torch.Tensor):
+        image = image.detach().cpu().numpy()
+    if not isinstance(image, np.ndarray):
+        raise BadImage(f"The {name} is a {type(image).__name__}: give a file path, a PIL image or a numpy array.")
+    array = image
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[2] not in (1, 2, 3, 4):
+        raise BadImage(f"The {name} has shape {image.shape}: use height × width × 3 (RGB) or × 4 (RGBA).")
+    if array.shape[0] < MIN_SIDE or array.shape[1] < MIN_SIDE:
+        raise BadImage(f"The {name} is only {array.shape[1]}×{array.shape[0]} px: use an image at least {MIN_SIDE} px on each side.")
+    if array.dtype == np.uint8:
+        values = array.astype(np.float32) / 255.0
+    elif array.dtype == np.uint16:
+        values = array.astype(np.float32) / 65535.0
+    elif np.issubdtype(array.dtype, np.floating):
+        values = array.astype(np.float32)
+        if not np.isfinite(values).all():
+            raise BadImage(f"The {name} contains NaN or infinite values: give finite pixel values in 0–1.")
+        values = np.clip(values, 0.0, 1.0)
+    else:
+        raise BadImage(f"The {name} has pixel type {array.dtype}: use uint8, uint16 or float.")
+    channels = values.shape[2]
+    alpha = values[..., channels - 1] if channels in (2, 4) else None
+    colour = values[..., : 1 if channels <= 2 else 3]
+    if colour.shape[2] == 1:
+        colour = np.repeat(colour, 3, axis=2)
+    return np.ascontiguousarray(colour), (None if alpha is None else np.ascontiguousarray(alpha))
+
+
+def to_tensor(rgb: np.ndarray, device: str = "cpu") -> torch.Tensor:
+    """H×W×3 numpy → 1×3×H×W tensor."""
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0).to(device)
+
+
+def to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    """1×3×H×W tensor → H×W×3 float32 numpy, clamped to 0–1."""
+    return tensor.detach().clamp(0, 1).squeeze(0).permute(1, 2, 0).float().cpu().numpy()
+
+
+def fit_long_side(height: int, width: int, long_side: int) -> Tuple[int, int]:
+    """(h, w) scaled so the longer side is ``long_side``, keeping the aspect ratio."""
+    scale = long_side / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def resize(tensor: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
+    """Bicubic resize that antialiases when shrinking (a plain bicubic would alias)."""
+    if tuple(tensor.shape[-2:]) == tuple(size):
+        return tensor
+    shrinking = size[0] < tensor.shape[-2] or size[1] < tensor.shape[-1]
+    return F.interpolate(tensor, size=size, mode="bicubic", align_corners=False, antialias=shrinking)
+
+
+def resize_array(rgb: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    return to_numpy(resize(to_tensor(rgb), size))
+
+
+def from_float_image(rgb: np.ndarray, alpha: Optional[np.ndarray]) -> np.ndarray:
+    """Join colour and (untouched) alpha back into one float32 array."""
+    if alpha is None:
+        return rgb.astype(np.float32)
+    return np.concatenate([rgb, alpha[..., None]], axis=2).astype(np.float32)

@@ -1,0 +1,43 @@
+"""The paper's losses.
+
+Content:  L_content = ½ Σ (F − P)²                        (``reduction="sum"``, the paper)
+Style:    G = F Fᵀ,  E_l = Σ (G − A)² / (4 N_l² M_l²)
+Total:    α L_content + β Σ_l w_l E_l  (+ a total-variation term, 0 in the paper)
+
+F is an N_l × M_l matrix (filters × positions). E_l is computed in the equivalent form
+Σ (G/M − A/M)² / (4 N²), which lets the style image have another size than the image
+being optimised: its Gram matrix per position, A/M_a, is what the target stores.
+``reduction="mean"`` divides the content loss by its element count so that its weight
+means the same at every image size (used by the artist presets, not by ``paper``).
+"""
+from __future__ import annotations
+
+import torch
+
+
+def gram_per_position(features: torch.Tensor) -> torch.Tensor:
+    """G / M for a 1×N×H×W feature map, in float32 even when features are bf16."""
+    _, channels, height, width = features.shape
+    flat = features.reshape(channels, height * width).float()
+    return (flat @ flat.T) / (height * width)
+
+
+def content_loss(features: torch.Tensor, target: torch.Tensor, reduction: str = "sum") -> torch.Tensor:
+    """½ Σ (F − P)², or its mean over elements when ``reduction == "mean"``."""
+    squared = (features.float() - target.float()).pow(2)
+    total = squared.sum() if reduction == "sum" else squared.mean()
+    return 0.5 * total
+
+
+def style_layer_loss(features: torch.Tensor, target_gram_per_position: torch.Tensor) -> torch.Tensor:
+    """E_l = Σ (G − A)² / (4 N² M²), with A given per position (A/M)."""
+    channels = features.shape[1]
+    diff = gram_per_position(features) - target_gram_per_position
+    return diff.pow(2).sum() / (4.0 * channels * channels)
+
+
+def total_variation(image: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference of neighbouring pixels: a mild smoothness prior."""
+    dx = image[..., :, 1:] - image[..., :, :-1]
+    dy = image[..., 1:, :] - image[..., :-1, :]
+    return dx.pow(2).mean() + dy.pow(2).mean()
