@@ -21,6 +21,7 @@ from . import colors, images
 from .config import StyleConfig
 from .device import available_device
 from .errors import BadConfig, BadImage, Cancelled, OutOfMemory
+from .lbfgs import ImageLBFGS
 from .losses import content_loss, gram_per_position, style_layer_loss, total_variation
 from .result import Progress, StyleResult
 from .vgg import build_features
@@ -192,7 +193,7 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
 
     image: Optional[torch.Tensor] = None
     average: Optional[torch.Tensor] = None
-    optimizer: Optional[torch.optim.Optimizer] = None
+    optimizer: Any = None
     losses: list = []
     step = 0
     c_value = s_value = float("nan")
@@ -216,7 +217,7 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
             else:
                 _resample_adam_state(optimizer, image, new_image)
         else:
-            optimizer = torch.optim.LBFGS([new_image], lr=1.0, max_iter=1, history_size=100)
+            optimizer = ImageLBFGS(new_image)
         image = new_image
         if average is not None:
             average = images.resize(average, size)
@@ -225,20 +226,23 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
 
         terms = {}
 
-        def closure():
-            optimizer.zero_grad(set_to_none=True)
+        def evaluate():
+            image.grad = None
             total, c_loss, s_loss = objective(image)
             total.backward()
             terms["total"], terms["content"], terms["style"] = total.detach(), c_loss.detach(), s_loss.detach()
-            return total
+            return terms["total"], image.grad
 
         for _ in range(int(config.steps)):
             if _cancel_requested(cancel):
                 raise Cancelled()
-            optimizer.step(closure)
             if config.optimizer == "adam":
+                evaluate()
+                optimizer.step()
                 with torch.no_grad():
                     image.clamp_(0, 1)
+            else:
+                optimizer.step(evaluate)
             if average is not None:
                 with torch.no_grad():
                     average.mul_(config.ema_decay).add_(image.detach(), alpha=1 - config.ema_decay)

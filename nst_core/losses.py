@@ -15,16 +15,21 @@ from __future__ import annotations
 import torch
 
 
+def _at_least_fp32(x: torch.Tensor) -> torch.Tensor:
+    """bf16/fp16 features are summed in fp32; fp64 (used by the gradient tests) stays fp64."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
 def gram_per_position(features: torch.Tensor) -> torch.Tensor:
     """G / M for a 1×N×H×W feature map, in float32 even when features are bf16."""
     _, channels, height, width = features.shape
-    flat = features.reshape(channels, height * width).float()
+    flat = _at_least_fp32(features.reshape(channels, height * width))
     return (flat @ flat.T) / (height * width)
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor, reduction: str = "sum") -> torch.Tensor:
     """½ Σ (F − P)², or its mean over elements when ``reduction == "mean"``."""
-    squared = (features.float() - target.float()).pow(2)
+    squared = (_at_least_fp32(features) - _at_least_fp32(target)).pow(2)
     total = squared.sum() if reduction == "sum" else squared.mean()
     return 0.5 * total
 
