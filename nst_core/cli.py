@@ -77,6 +77,7 @@ _OVERRIDES = ("size", "steps", "scales", "style_weight", "content_weight", "tv_w
 def config_from_args(args: argparse.Namespace) -> StyleConfig:
     """The preset with every option the user gave applied on top."""
     overrides = {name: getattr(args, name) for name in _OVERRIDES if getattr(args, name) is not None}
+    overrides["output_size"] = "working"  # --size N means an N px picture, as in neural-style
     return StyleConfig.from_preset(args.preset, **overrides)
 
 

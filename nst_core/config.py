@@ -55,6 +55,7 @@ class StyleConfig:
     channels_last: bool = False
     precision: str = "fp32"  #: "fp32", or "bf16" autocast for the convolutions on CUDA
     min_scale_size: int = 64  #: coarse levels smaller than this are skipped
+    output_size: str = "content"  #: "content" (same size as the input, for layers) or "working"
 
     @classmethod
     def from_preset(cls, name: str = "balanced", **overrides: Any) -> "StyleConfig":
@@ -97,6 +98,7 @@ class StyleConfig:
              f"Unknown colour preservation '{self.preserve_colors}': use luminance or histogram.")
         need(self.content_reduction in ("sum", "mean"), f"Unknown content reduction '{self.content_reduction}': use sum or mean.")
         need(self.precision in ("fp32", "bf16"), f"Unknown precision '{self.precision}': use fp32 or bf16.")
+        need(self.output_size in ("content", "working"), f"Unknown output size '{self.output_size}': use content or working.")
         need(len(self.style_layers) > 0, "No style layers given: name at least one, e.g. relu1_1.")
         need(len(self.content_layers) > 0, "No content layers given: name at least one, e.g. relu4_2.")
         check_layers(list(self.content_layers) + list(self.style_layers))

@@ -261,6 +261,11 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
 
     final = average if average is not None else image
     styled = images.to_numpy(final)
+    if config.output_size == "working" and styled.shape[:2] != (height, width):
+        height, width = styled.shape[:2]
+        content_rgb = images.resize_array(content_rgb, (height, width))
+        if alpha is not None:
+            alpha = images.resize_array(colors.grey_as_rgb(alpha), (height, width))[..., 0]
     if styled.shape[:2] != (height, width):
         styled = images.resize_array(styled, (height, width))
     if config.preserve_colors == "luminance":

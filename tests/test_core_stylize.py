@@ -142,6 +142,13 @@ def test_transparency_survives_untouched(small_content, small_style):
     assert np.array_equal(result.to_uint8()[..., 3], alpha)
 
 
+def test_working_size_output_scales_alpha_too(small_content, small_style):
+    rgba = np.dstack([small_content, np.full(small_content.shape[:2], 200, np.uint8)])
+    result = stylize(rgba, small_style, tiny(size=48, output_size="working"))
+    assert result.image.shape == (32, 48, 4)
+    assert np.allclose(result.image[..., 3], 200 / 255, atol=1e-3)
+
+
 def test_sixteen_bit_and_float_inputs(small_content, small_style):
     as16 = (small_content.astype(np.uint16) * 257)
     asfloat = small_content.astype(np.float32) / 255
