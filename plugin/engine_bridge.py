@@ -1,0 +1,67 @@
+"""The only module that talks to ``nst_core`` — imported lazily, after bootstrap.
+
+Importing torch takes seconds, so nothing here runs at Krita's start: the dialog asks
+:func:`missing_dependency` (cheap, imports nothing) and the worker calls :func:`load`.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any, Optional
+
+from . import bootstrap, errors
+
+PRESETS = ("fast", "balanced", "quality")
+COLOUR_CHOICES = (None, "luminance", "histogram")
+
+#: plugin-level options understood by :func:`build_config` besides StyleConfig's own fields
+PLUGIN_OPTIONS = ("style_strength",)
+
+
+def missing_dependency() -> Optional[errors.EngineMissing]:
+    """The error to show if numpy, torch or nst_core cannot be found (imports nothing)."""
+    bootstrap.install()
+    for module in ("numpy", "torch", "nst_core"):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            return errors.engine_missing(module)
+    return None
+
+
+def load():
+    """Import and return ``nst_core``; raises :class:`errors.EngineMissing` in plain words."""
+    bootstrap.install()
+    try:
+        return importlib.import_module("nst_core")
+    except ImportError as error:
+        missing = getattr(error, "name", None) or "nst_core"
+        root = missing.split(".")[0]
+        raise errors.engine_missing(root if root in ("numpy", "torch") else "nst_core", str(error)) from error
+    except Exception as error:  # a broken install: say so instead of crashing
+        raise errors.engine_missing("nst_core", f"{type(error).__name__}: {error}") from error
+
+
+def build_config(nst_core, preset: str = "fast", **options: Any):
+    """A ``StyleConfig`` from a preset plus options.
+
+    Options are ``StyleConfig`` fields (``steps``, ``size``, ``style_scale``,
+    ``preserve_colors``, ``seed``, ``device``, …) plus ``style_strength``, a multiplier
+    of the preset's style weight. ``None`` / ``0`` for ``steps`` and ``size`` mean "the
+    preset's value"; ``preserve_colors="none"`` means off.
+    """
+    options = dict(options)
+    strength = float(options.pop("style_strength", 1.0) or 1.0)
+    for key in ("steps", "size"):
+        if options.get(key) in (None, 0, "", "preset"):
+            options.pop(key, None)
+    if options.get("preserve_colors") in ("", "none", "off", False):
+        options["preserve_colors"] = None
+    config = nst_core.StyleConfig.from_preset(preset, **options)
+    if strength != 1.0:
+        if strength <= 0:
+            raise nst_core.BadConfig(f"Style strength {strength} is out of range: use a value above 0.")
+        config.style_weight = config.style_weight * strength
+    return config

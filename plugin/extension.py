@@ -1,0 +1,128 @@
+"""The Krita Extension: the *Tools ▸ Scripts ▸ Neural Style Transfer…* action and its dialog."""
+from __future__ import annotations
+
+from krita import Extension, Krita
+from PyQt5.QtWidgets import QMessageBox
+
+from . import engine_bridge, errors
+from .errors import TITLE
+from .settings import PluginSettings
+
+ACTION_ID = "neural_style_transfer"
+ACTION_TEXT = "Neural Style Transfer…"
+MENU = "tools/scripts"
+_MASKS = ("transparencymask", "filtermask", "transformmask", "selectionmask", "colorizemask")
+
+
+def _main_window():
+    window = Krita.instance().activeWindow()
+    return window.qwindow() if window is not None else None
+
+
+def _selected_nodes(document) -> list:
+    window = Krita.instance().activeWindow()
+    view = window.activeView() if window is not None else None
+    if view is None or view.document() != document:
+        return []
+    return [node for node in view.selectedNodes() if node.type() not in _MASKS]
+
+
+def _layer_choices(document) -> list:
+    """(indented label, node) for every layer, top of the stack first."""
+    choices = []
+
+    def walk(node, depth):
+        for child in reversed(node.childNodes()):
+            if child.type() in _MASKS:
+                continue
+            choices.append(("    " * depth + child.name(), child))
+            if child.type() == "grouplayer":
+                walk(child, depth + 1)
+
+    walk(document.rootNode(), 0)
+    return choices
+
+
+class NeuralStyleExtension(Extension):
+    def __init__(self, parent):
+        super().__init__(parent)
+        self.dialog = None
+        self.run = None
+        self.document = None
+
+    def setup(self):
+        Krita.instance().notifier().applicationClosing.connect(self._on_closing)
+
+    def createActions(self, window):
+        action = window.createAction(ACTION_ID, ACTION_TEXT, MENU)
+        action.setToolTip("Repaint layers in the style of another image, as new layers above them")
+        action.triggered.connect(self.open_dialog)
+
+    # ------------------------------------------------------------------ dialog
+    def open_dialog(self):
+        parent = _main_window()
+        if self.run is not None and self.run.is_running():
+            self.run.progress.show()
+            self.run.progress.raise_()
+            return
+        if self.dialog is not None and self.dialog.isVisible():
+            self.dialog.raise_()
+            return
+        document = Krita.instance().activeDocument()
+        if document is None:
+            QMessageBox.information(parent, TITLE, str(errors.no_document()))
+            return
+        from .ui.dialog import StyleDialog
+
+        problem = engine_bridge.missing_dependency()
+        active = document.activeNode()
+        if problem is None and (active is None or active.parentNode() is None):
+            problem = errors.no_layer()
+        selected = _selected_nodes(document)
+        self.document = document
+        self.dialog = StyleDialog(
+            PluginSettings.load(), _layer_choices(document),
+            active_name=active.name() if active is not None else "",
+            selected_count=len(selected) or (1 if active is not None else 0),
+            has_selection=document.selection() is not None,
+            problem=str(problem) if problem else "", parent=parent)
+        self.dialog.stylize_requested.connect(self._stylize)
+        self.dialog.finished.connect(self._dialog_closed)
+        self.dialog.open()
+
+    def _dialog_closed(self, _result):
+        if self.dialog is not None:
+            self.dialog.deleteLater()
+        self.dialog = None
+
+    def _stylize(self):
+        dialog = self.dialog
+        if dialog is None:
+            return
+        values = dialog.values()
+        values.save()
+        from . import jobs
+        from .controller import StyleRun
+
+        document = self.document
+        try:
+            if document is None or not any(doc == document for doc in Krita.instance().documents()):
+                raise errors.document_closed()
+            style = jobs.resolve_style(document, dialog.style_choice())
+            nodes = jobs.target_nodes(document, values.target)
+            if style.node_id is not None and any(node.uniqueId() == style.node_id for node in nodes):
+                raise errors.style_is_target(style.label)
+            document.waitForDone()
+            layer_jobs = [jobs.prepare(document, node, style.label) for node in nodes]
+        except errors.PluginError as error:
+            dialog.show_problem(str(error))
+            return
+        dialog.accept()
+        if self.run is not None:
+            self.run.progress.deleteLater()  # the previous run's (hidden) progress window
+        self.run = StyleRun(layer_jobs, style, values.preset, values.engine_options(), _main_window())
+        self.run.start()
+
+    def _on_closing(self):
+        if self.run is not None:
+            self.run.shutdown()

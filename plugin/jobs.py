@@ -1,0 +1,153 @@
+"""One styling job per layer: read it (GUI thread), style it (any thread), insert it (GUI thread)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+from . import errors, layers
+
+#: the engine refuses images smaller than this on a side; smaller areas are padded
+MIN_SIDE = 16
+MASK_TYPES = ("transparencymask", "filtermask", "transformmask", "selectionmask", "colorizemask")
+
+
+@dataclass
+class LayerJob:
+    """Everything needed to style one layer. Only ``content``/``alpha``/``mask``/``fmt``
+    may be used off the GUI thread; ``document``/``source`` are Krita objects."""
+
+    document: Any
+    source: Any
+    source_id: Any
+    source_name: str
+    result_name: str
+    fmt: layers.PixelFormat
+    rect: layers.Rect
+    content: np.ndarray  #: H×W×3 float32 sRGB in 0–1, what the engine styles
+    alpha: np.ndarray  #: H×W float32, the source's alpha
+    mask: Optional[np.ndarray]  #: H×W float32 selection strength, or None
+
+
+@dataclass
+class StyleSource:
+    """The style as the engine takes it (a path or an H×W×3 array) and a short label."""
+
+    image: Any
+    label: str
+    node_id: Any = None
+
+
+def result_name(layer_name: str, style_label: str) -> str:
+    return f"Styled – {layer_name} ({style_label})"
+
+
+def is_mask(node) -> bool:
+    return node.type() in MASK_TYPES
+
+
+def style_from_path(path: str) -> StyleSource:
+    if not path:
+        raise errors.no_style()
+    path = os.path.expanduser(str(path))
+    if not os.path.isfile(path):
+        raise errors.style_file_missing(path)
+    return StyleSource(path, os.path.splitext(os.path.basename(path))[0])
+
+
+def style_from_node(document, node) -> StyleSource:
+    """The look of ``node`` as an sRGB image (transparent parts over white)."""
+    fmt = layers.pixel_format(node)
+    rect = layers.node_rect(node)
+    if rect.empty:
+        raise errors.empty_layer(node.name())
+    values = layers.read_pixels(node, rect, fmt)
+    alpha = values[:, :, -1:].clip(0.0, 1.0)
+    rgb = layers.to_engine(values, fmt) * alpha + (1.0 - alpha)
+    return StyleSource(np.ascontiguousarray(rgb, dtype=np.float32), node.name(), node.uniqueId())
+
+
+def resolve_style(document, style) -> StyleSource:
+    """``style`` may be a path, a Krita node, or an already resolved StyleSource."""
+    if isinstance(style, StyleSource):
+        return style
+    if style is None:
+        raise errors.no_style()
+    if isinstance(style, (str, os.PathLike)):
+        return style_from_path(os.fspath(style))
+    if hasattr(style, "pixelData") and hasattr(style, "uniqueId"):
+        return style_from_node(document, style)
+    raise errors.no_style()
+
+
+def prepare(document, node, style_label: str, use_selection: bool = True) -> LayerJob:
+    """Read ``node`` for styling (GUI thread). Raises a PluginError in plain words."""
+    if node is None:
+        raise errors.no_layer()
+    if is_mask(node):
+        raise errors.UnsupportedLayer(f"'{node.name()}' is a mask, not a layer: select the layer above it instead.")
+    name = node.name()
+    fmt = layers.pixel_format(node, name)
+    rect = layers.work_rect(document, node, use_selection)
+    values = layers.read_pixels(node, rect, fmt)
+    alpha = np.ascontiguousarray(values[:, :, -1])
+    if not np.any(alpha > 0):
+        raise errors.empty_layer(name)
+    mask = layers.selection_mask(document, rect) if use_selection else None
+    if mask is not None and not np.any(mask * alpha > 0):
+        raise errors.selection_misses(name)
+    return LayerJob(
+        document=document, source=node, source_id=node.uniqueId(), source_name=name,
+        result_name=result_name(name, style_label), fmt=fmt, rect=rect,
+        content=layers.to_engine(values, fmt), alpha=alpha, mask=mask,
+    )
+
+
+def style_job(nst_core, job: LayerJob, style: StyleSource, config, progress=None, cancel=None) -> bytes:
+    """Run the engine on one job and return the result layer's bytes (any thread)."""
+    content = job.content
+    height, width = content.shape[:2]
+    pad_y, pad_x = max(0, MIN_SIDE - height), max(0, MIN_SIDE - width)
+    if pad_y or pad_x:  # a tiny layer or selection: pad by repeating its edges, crop after
+        content = np.pad(content, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
+    result = nst_core.stylize(content, style.image, config, progress=progress, cancel=cancel)
+    return layers.compose(result.image[:height, :width], job.alpha, job.mask, job.fmt)
+
+
+def check_alive(job: LayerJob):
+    """The job's source node if it and its document still exist; else a PluginError."""
+    if not layers.document_is_open(job.document):
+        raise errors.document_closed()
+    node = layers.find_node(job.document, job.source_id)
+    if node is None or node.parentNode() is None:
+        raise errors.layer_gone(job.source_name)
+    return node
+
+
+def insert_result(job: LayerJob, data: bytes):
+    """Create the result layer, fill it, then add it above the source (one undo step)."""
+    source = check_alive(job)
+    node = layers.new_result_node(job.document, source, job.result_name, job.fmt, job.rect, data)
+    layers.insert_above(source, node)
+    return node
+
+
+def target_nodes(document, which: str = "active") -> list:
+    """The active layer, or every layer selected in the active view (GUI thread)."""
+    from krita import Krita
+
+    nodes = []
+    if which == "selected":
+        window = Krita.instance().activeWindow()
+        view = window.activeView() if window is not None else None
+        if view is not None and view.document() == document:
+            nodes = [n for n in view.selectedNodes() if not is_mask(n)]
+    if not nodes:
+        node = document.activeNode()
+        if node is not None and node.parentNode() is not None:
+            nodes = [node]
+    if not nodes:
+        raise errors.no_layer()
+    return nodes

@@ -1,0 +1,343 @@
+"""The settings dialog: style image, preset, advanced options and which layers to style.
+
+The dialog only collects choices; the extension checks them (and reads the layers) when
+*Stylize* is pressed, and shows any problem in the dialog with :meth:`show_problem`.
+"""
+from __future__ import annotations
+
+import copy
+import os
+
+from PyQt5.QtCore import QSize, Qt, pyqtSignal
+from PyQt5.QtGui import QImageReader, QPixmap
+from PyQt5.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+                             QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QRadioButton,
+                             QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+
+from ..errors import TITLE
+from ..settings import PluginSettings
+
+THUMB = 96
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;All files (*)"
+PRESET_HINTS = {
+    "fast": "Fast — a quick look: small working size, few steps.",
+    "balanced": "Balanced — good results in a few minutes on a GPU.",
+    "quality": "Quality — large working size and many steps: slow, best detail.",
+}
+COLOUR_LABELS = [("none", "Take the style's colours"),
+                 ("luminance", "Keep the layer's colours (luminance)"),
+                 ("histogram", "Keep the layer's colours (histogram match)")]
+DEVICE_LABELS = [("auto", "Automatic (GPU if available)"), ("cpu", "CPU only")]
+
+
+def load_thumbnail(path: str, size: int = THUMB):
+    """A small pixmap of an image file (decoded at reduced size), or None if unreadable."""
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)
+    original = reader.size()
+    if original.isValid() and (original.width() > size or original.height() > size):
+        reader.setScaledSize(original.scaled(QSize(size, size), Qt.KeepAspectRatio))
+    image = reader.read()
+    if image.isNull():
+        return None
+    return QPixmap.fromImage(image).scaled(size, size, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+
+
+class StyleDialog(QDialog):
+    """``layer_choices``: list of (label, node) for "style from a layer"."""
+
+    stylize_requested = pyqtSignal()
+
+    def __init__(self, settings: PluginSettings, layer_choices=(), active_name: str = "",
+                 selected_count: int = 1, has_selection: bool = False, problem: str = "", parent=None):
+        super().__init__(parent)
+        self.setObjectName("neural_style_dialog")
+        self.setWindowTitle(TITLE)
+        self.settings = copy.deepcopy(settings)
+        self.layer_nodes = [node for _, node in layer_choices]
+
+        # ---------------------------------------------------------------- style
+        style_box = QGroupBox("Style")
+        self.from_file = QRadioButton("Image file")
+        self.from_file.setObjectName("style_from_file")
+        self.from_layer = QRadioButton("Layer of this document")
+        self.from_layer.setObjectName("style_from_layer")
+        self.source_group = QButtonGroup(self)
+        self.source_group.addButton(self.from_file)
+        self.source_group.addButton(self.from_layer)
+        self.file_combo = QComboBox()
+        self.file_combo.setObjectName("style_file")
+        self.file_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.file_combo.setMinimumContentsLength(28)
+        self.file_combo.setToolTip("The style image; the last few you used are remembered.")
+        self.browse = QPushButton("Browse…")
+        self.browse.setObjectName("browse")
+        self.layer_combo = QComboBox()
+        self.layer_combo.setObjectName("style_layer")
+        for label, _ in layer_choices:
+            self.layer_combo.addItem(label)
+        self.thumb = QLabel()
+        self.thumb.setObjectName("thumbnail")
+        self.thumb.setFixedSize(THUMB, THUMB)
+        self.thumb.setAlignment(Qt.AlignCenter)
+        self.thumb.setStyleSheet("QLabel { background: palette(base); border: 1px solid palette(mid); }")
+        grid = QGridLayout(style_box)
+        grid.addWidget(self.from_file, 0, 0)
+        file_row = QHBoxLayout()
+        file_row.addWidget(self.file_combo, 1)
+        file_row.addWidget(self.browse)
+        grid.addLayout(file_row, 0, 1)
+        grid.addWidget(self.from_layer, 1, 0)
+        grid.addWidget(self.layer_combo, 1, 1)
+        grid.addWidget(self.thumb, 0, 2, 2, 1)
+        grid.setColumnStretch(1, 1)
+
+        # ---------------------------------------------------------------- preset + advanced
+        quality_box = QGroupBox("Quality")
+        self.preset = QComboBox()
+        self.preset.setObjectName("preset")
+        for name in ("fast", "balanced", "quality"):
+            self.preset.addItem(name.capitalize(), name)
+        self.preset_hint = QLabel()
+        self.preset_hint.setWordWrap(True)
+        self.advanced_toggle = QToolButton()
+        self.advanced_toggle.setObjectName("advanced_toggle")
+        self.advanced_toggle.setText("Advanced")
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setAutoRaise(True)
+        self.advanced = QWidget()
+        self.advanced.setObjectName("advanced")
+        form = QFormLayout(self.advanced)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.strength = QDoubleSpinBox()
+        self.strength.setObjectName("style_strength")
+        self.strength.setRange(0.1, 10.0)
+        self.strength.setSingleStep(0.1)
+        self.strength.setDecimals(2)
+        self.strength.setSuffix(" ×")
+        self.strength.setToolTip("How strongly the style is imposed, relative to the preset (1 × = the preset's).")
+        self.steps = QSpinBox()
+        self.steps.setObjectName("steps")
+        self.steps.setRange(0, 5000)
+        self.steps.setSpecialValueText("Preset's")
+        self.steps.setToolTip("Optimisation steps at each scale; more = closer to the style, slower.")
+        self.size = QSpinBox()
+        self.size.setObjectName("size")
+        self.size.setRange(0, 8192)
+        self.size.setSingleStep(64)
+        self.size.setSuffix(" px")
+        self.size.setSpecialValueText("Preset's")
+        self.size.setToolTip("Long side of the image the style is computed at; the result is scaled to the layer.")
+        self.scale = QDoubleSpinBox()
+        self.scale.setObjectName("style_scale")
+        self.scale.setRange(0.05, 8.0)
+        self.scale.setSingleStep(0.25)
+        self.scale.setDecimals(2)
+        self.scale.setSuffix(" ×")
+        self.scale.setToolTip("Size of the style's brush strokes and patterns (below 1 = finer, above 1 = coarser).")
+        self.colours = QComboBox()
+        self.colours.setObjectName("preserve_colors")
+        for key, label in COLOUR_LABELS:
+            self.colours.addItem(label, key)
+        self.seed = QSpinBox()
+        self.seed.setObjectName("seed")
+        self.seed.setRange(0, 2_147_483_647)
+        self.seed.setToolTip("The same seed and settings give the same result.")
+        self.device = QComboBox()
+        self.device.setObjectName("device")
+        for key, label in DEVICE_LABELS:
+            self.device.addItem(label, key)
+        form.addRow("Style strength:", self.strength)
+        form.addRow("Steps:", self.steps)
+        form.addRow("Working size:", self.size)
+        form.addRow("Style scale:", self.scale)
+        form.addRow("Colours:", self.colours)
+        form.addRow("Seed:", self.seed)
+        form.addRow("Run on:", self.device)
+        quality_layout = QVBoxLayout(quality_box)
+        preset_row = QHBoxLayout()
+        preset_row.addWidget(QLabel("Preset:"))
+        preset_row.addWidget(self.preset)
+        preset_row.addWidget(self.preset_hint, 1)
+        quality_layout.addLayout(preset_row)
+        quality_layout.addWidget(self.advanced_toggle)
+        quality_layout.addWidget(self.advanced)
+
+        # ---------------------------------------------------------------- target
+        target_box = QGroupBox("Apply to")
+        self.target_active = QRadioButton(f"The active layer ({active_name})" if active_name else "The active layer")
+        self.target_active.setObjectName("target_active")
+        self.target_selected = QRadioButton(f"Every selected layer ({selected_count})")
+        self.target_selected.setObjectName("target_selected")
+        self.target_group = QButtonGroup(self)
+        self.target_group.addButton(self.target_active)
+        self.target_group.addButton(self.target_selected)
+        target_layout = QVBoxLayout(target_box)
+        target_layout.addWidget(self.target_active)
+        target_layout.addWidget(self.target_selected)
+        note = QLabel("Each result is a new layer above its source; the source is not changed.")
+        note.setWordWrap(True)
+        target_layout.addWidget(note)
+        if has_selection:
+            sel_note = QLabel("There is a selection: only the selected area is styled, "
+                              "the rest of the new layer stays transparent.")
+            sel_note.setObjectName("selection_note")
+            sel_note.setWordWrap(True)
+            target_layout.addWidget(sel_note)
+
+        # ---------------------------------------------------------------- problem + buttons
+        self.problem = QLabel()
+        self.problem.setObjectName("problem")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("QLabel { color: #c0392b; }")
+        self.problem.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.problem.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
+        self.problem.hide()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        self.stylize_button = self.buttons.button(QDialogButtonBox.Ok)
+        self.stylize_button.setText("Stylize")
+        self.stylize_button.setObjectName("stylize")
+        self.buttons.accepted.connect(self._on_stylize)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(style_box)
+        layout.addWidget(quality_box)
+        layout.addWidget(target_box)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.buttons)
+
+        # ---------------------------------------------------------------- behaviour
+        self.browse.clicked.connect(self._browse)
+        self.file_combo.currentIndexChanged.connect(self._update_style)
+        self.layer_combo.currentIndexChanged.connect(self._update_style)
+        self.from_file.toggled.connect(self._update_style)
+        self.preset.currentIndexChanged.connect(self._update_preset_hint)
+        self.advanced_toggle.toggled.connect(self._show_advanced)
+        self._load(self.settings, selected_count)
+        if problem:
+            self.show_problem(problem, blocking=True)
+
+    # ------------------------------------------------------------------ settings <-> widgets
+    def _load(self, s: PluginSettings, selected_count: int) -> None:
+        for path in s.recent_styles:
+            self._add_file(path)
+        if s.style_path:
+            self._add_file(s.style_path)
+        if not self.layer_nodes:
+            self.from_layer.setEnabled(False)
+            self.layer_combo.setEnabled(False)
+        (self.from_layer if s.style_source == "layer" and self.layer_nodes else self.from_file).setChecked(True)
+        self._select(self.preset, s.preset)
+        self.strength.setValue(s.style_strength)
+        self.steps.setValue(s.steps)
+        self.size.setValue(s.size)
+        self.scale.setValue(s.style_scale)
+        self._select(self.colours, s.preserve_colors)
+        self.seed.setValue(s.seed)
+        self._select(self.device, s.device)
+        self.target_selected.setEnabled(selected_count >= 2)
+        (self.target_selected if s.target == "selected" and selected_count >= 2 else self.target_active).setChecked(True)
+        self.advanced_toggle.setChecked(s.advanced_open)
+        self._show_advanced(s.advanced_open)
+        self._update_preset_hint()
+        self._update_style()
+
+    def values(self) -> PluginSettings:
+        """The choices as settings (the style path is remembered in the recent list)."""
+        s = copy.deepcopy(self.settings)
+        s.style_source = "layer" if self.from_layer.isChecked() else "file"
+        path = self.style_path()
+        if path:
+            s.remember_style(path)
+        s.preset = self.preset.currentData()
+        s.style_strength = self.strength.value()
+        s.steps = self.steps.value()
+        s.size = self.size.value()
+        s.style_scale = self.scale.value()
+        s.preserve_colors = self.colours.currentData()
+        s.seed = self.seed.value()
+        s.device = self.device.currentData()
+        s.target = "selected" if self.target_selected.isChecked() else "active"
+        s.advanced_open = self.advanced_toggle.isChecked()
+        s.sanitise()
+        return s
+
+    def style_path(self) -> str:
+        return self.file_combo.currentData() or ""
+
+    def style_node(self):
+        index = self.layer_combo.currentIndex()
+        return self.layer_nodes[index] if 0 <= index < len(self.layer_nodes) else None
+
+    def style_choice(self):
+        """The style as ``api.stylize_layers`` takes it: a path or a node (or None)."""
+        if self.from_layer.isChecked():
+            return self.style_node()
+        return self.style_path() or None
+
+    # ------------------------------------------------------------------ helpers for scripts/tests
+    def set_style_file(self, path: str) -> None:
+        self.from_file.setChecked(True)
+        self._add_file(path)
+
+    def show_problem(self, message: str, blocking: bool = False) -> None:
+        self.problem.setText(message)
+        self.problem.setVisible(bool(message))
+        if blocking:
+            self.stylize_button.setEnabled(False)
+
+    # ------------------------------------------------------------------ internals
+    @staticmethod
+    def _select(combo: QComboBox, key) -> None:
+        index = combo.findData(key)
+        if index >= 0:
+            combo.setCurrentIndex(index)
+
+    def _add_file(self, path: str) -> None:
+        index = self.file_combo.findData(path)
+        if index < 0:
+            self.file_combo.insertItem(0, os.path.basename(path) or path, path)
+            self.file_combo.setItemData(0, path, Qt.ToolTipRole)
+            index = 0
+        self.file_combo.setCurrentIndex(index)
+
+    def _browse(self) -> None:
+        start = os.path.dirname(self.style_path()) if self.style_path() else os.path.expanduser("~")
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a style image", start, IMAGE_FILTER)
+        if path:
+            self.set_style_file(path)
+
+    def _update_style(self, *_) -> None:
+        use_file = self.from_file.isChecked()
+        self.file_combo.setEnabled(use_file)
+        self.browse.setEnabled(use_file)
+        self.layer_combo.setEnabled(not use_file and bool(self.layer_nodes))
+        pixmap = None
+        if use_file and self.style_path():
+            pixmap = load_thumbnail(self.style_path())
+        elif not use_file and self.style_node() is not None:
+            node = self.style_node()
+            try:
+                image = node.thumbnail(THUMB, THUMB)
+                pixmap = QPixmap.fromImage(image) if not image.isNull() else None
+            except Exception:  # a thumbnail is a nicety, never a failure
+                pixmap = None
+        if pixmap is None:
+            self.thumb.clear()
+            self.thumb.setText("no image" if use_file else "")
+        else:
+            self.thumb.setPixmap(pixmap)
+
+    def _update_preset_hint(self, *_) -> None:
+        self.preset_hint.setText(PRESET_HINTS.get(self.preset.currentData(), ""))
+
+    def _show_advanced(self, shown: bool) -> None:
+        self.advanced.setVisible(shown)
+        self.advanced_toggle.setArrowType(Qt.DownArrow if shown else Qt.RightArrow)
+        self.adjustSize()
+
+    def _on_stylize(self) -> None:
+        self.problem.hide()
+        self.stylize_requested.emit()

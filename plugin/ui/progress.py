@@ -1,0 +1,172 @@
+"""The progress window: step, time left, a live preview, Cancel — and any problem, in words.
+
+Not modal: painters keep working in Krita while a layer is being styled.
+"""
+from __future__ import annotations
+
+from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtGui import QImage, QPixmap
+from PyQt5.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                             QVBoxLayout)
+
+from ..errors import TITLE
+
+PREVIEW_SIZE = 180
+
+
+def format_seconds(seconds) -> str:
+    if seconds is None:
+        return "estimating…"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def preview_pixmap(rgb) -> QPixmap:
+    """H×W×3 uint8 numpy -> a pixmap no bigger than PREVIEW_SIZE."""
+    height, width = rgb.shape[:2]
+    data = rgb.tobytes()
+    image = QImage(data, width, height, 3 * width, QImage.Format_RGB888).copy()
+    return QPixmap.fromImage(image).scaled(PREVIEW_SIZE, PREVIEW_SIZE, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+
+
+class ProgressDialog(QDialog):
+    cancel_requested = pyqtSignal()
+    retry_smaller = pyqtSignal()
+    retry_cpu = pyqtSignal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("neural_style_progress")
+        self.setWindowTitle(TITLE)
+        self.setModal(False)
+        self.setMinimumWidth(420)
+
+        self.title = QLabel("Starting…")
+        self.title.setObjectName("title")
+        self.title.setWordWrap(True)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)  # busy until the first step
+        self.detail = QLabel("Loading the style-transfer engine…")
+        self.detail.setObjectName("detail")
+        self.detail.setWordWrap(True)
+        self.message = QLabel()
+        self.message.setObjectName("message")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.message.hide()
+        self.preview = QLabel()
+        self.preview.setObjectName("preview")
+        self.preview.setFixedSize(PREVIEW_SIZE, PREVIEW_SIZE)
+        self.preview.setAlignment(Qt.AlignCenter)
+        self.preview.setStyleSheet("QLabel { background: palette(base); border: 1px solid palette(mid); }")
+
+        text = QVBoxLayout()
+        text.addWidget(self.title)
+        text.addWidget(self.bar)
+        text.addWidget(self.detail)
+        text.addWidget(self.message)
+        text.addStretch(1)
+        top = QHBoxLayout()
+        top.addLayout(text, 1)
+        top.addWidget(self.preview)
+
+        self.buttons = QDialogButtonBox()
+        self.smaller_button = QPushButton("Retry at half size")
+        self.smaller_button.setObjectName("retry_smaller")
+        self.cpu_button = QPushButton("Retry on the CPU")
+        self.cpu_button.setObjectName("retry_cpu")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancel")
+        self.close_button = QPushButton("Close")
+        self.close_button.setObjectName("close")
+        for button in (self.smaller_button, self.cpu_button):
+            self.buttons.addButton(button, QDialogButtonBox.ActionRole)
+        self.buttons.addButton(self.cancel_button, QDialogButtonBox.RejectRole)
+        self.buttons.addButton(self.close_button, QDialogButtonBox.AcceptRole)
+        self.smaller_button.clicked.connect(self.retry_smaller)
+        self.cpu_button.clicked.connect(self.retry_cpu)
+        self.cancel_button.clicked.connect(self._cancel)
+        self.close_button.clicked.connect(self.close)
+        self._set_buttons(running=True)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.buttons)
+
+    # ------------------------------------------------------------------ state
+    def _set_buttons(self, running: bool, oom_device=None) -> None:
+        self.cancel_button.setVisible(running)
+        self.cancel_button.setEnabled(running)
+        self.close_button.setVisible(not running)
+        self.smaller_button.setVisible(oom_device is not None)
+        self.cpu_button.setVisible(oom_device not in (None, "cpu"))
+
+    def _cancel(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.detail.setText("Stopping after the current step…")
+        self.cancel_requested.emit()
+
+    def reject(self) -> None:  # Esc / window close while running = Cancel
+        if self.cancel_button.isVisible() and self.cancel_button.isEnabled():
+            self._cancel()
+        elif not self.cancel_button.isVisible():
+            super().reject()
+
+    def closeEvent(self, event):  # noqa: N802
+        if self.cancel_button.isVisible():
+            if self.cancel_button.isEnabled():
+                self._cancel()
+            event.ignore()
+        else:
+            super().closeEvent(event)
+
+    def start(self, text: str) -> None:
+        self.title.setText(text)
+        self.message.hide()
+        self.bar.setRange(0, 0)
+        self.detail.setText("Loading the style-transfer engine…")
+        self._set_buttons(running=True)
+
+    def engine_ready(self) -> None:
+        self.detail.setText("Preparing the style…")
+
+    def set_job(self, index: int, count: int, name: str) -> None:
+        prefix = f"Layer {index + 1} of {count}: " if count > 1 else ""
+        self.title.setText(f"{prefix}styling “{name}”")
+
+    def set_step(self, info: dict) -> None:
+        total = max(1, int(info["total"]))
+        self.bar.setRange(0, total)
+        self.bar.setValue(int(info["step"]))
+        self.detail.setText(f"Step {info['step']} of {total} — about {format_seconds(info.get('eta'))} left")
+        if info.get("preview") is not None:
+            self.preview.setPixmap(preview_pixmap(info["preview"]))
+
+    def show_problem(self, message: str, oom_device=None, title: str = "Nothing was changed") -> None:
+        self.title.setText(title)
+        self.bar.setRange(0, 1)
+        self.bar.setValue(0)
+        self.detail.setText("")
+        self.message.setText(message)
+        self.message.setStyleSheet("QLabel { color: #c0392b; }")
+        self.message.show()
+        self._set_buttons(running=False, oom_device=oom_device)
+        self.show()
+        self.raise_()
+
+    def show_note(self, title: str, message: str) -> None:
+        """Finished, with something the painter should know (e.g. a skipped layer)."""
+        self.title.setText(title)
+        self.bar.setRange(0, 1)
+        self.bar.setValue(1)
+        self.detail.setText("")
+        self.message.setStyleSheet("")
+        self.message.setText(message)
+        self.message.show()
+        self._set_buttons(running=False)

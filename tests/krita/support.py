@@ -1,0 +1,69 @@
+"""Helpers shared by the plugin's Krita tests (used from pytest, outside Krita).
+
+``install_layout`` builds the installed layout by hand — ``pykrita/neural_style`` (a copy
+of ``plugin/``), ``pykrita/nst_core`` and ``neural_style/sys_paths.txt`` naming the venv's
+site-packages — unless ``install.py`` is present and works, in which case it is used.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+KRITA_TESTS = Path(__file__).resolve().parent
+CONTENT = REPO / "examples" / "content" / "chelsea.png"
+STYLE = REPO / "examples" / "style" / "starry_night.jpg"
+
+
+def venv_site_packages() -> str:
+    return sysconfig.get_paths()["purelib"]
+
+
+def manual_layout(pykrita: Path) -> Path:
+    pykrita.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "sys_paths.txt")
+    shutil.copytree(REPO / "plugin", pykrita / "neural_style", ignore=ignore, dirs_exist_ok=True)
+    if (REPO / "nst_core").is_dir():
+        shutil.copytree(REPO / "nst_core", pykrita / "nst_core", ignore=ignore, dirs_exist_ok=True)
+    (pykrita / "neural_style" / "sys_paths.txt").write_text(venv_site_packages() + "\n", encoding="utf-8")
+    shutil.copy(REPO / "metadata.desktop", pykrita / "neural_style.desktop")
+    return pykrita
+
+
+def install_with_script(krita_dir: Path, home: Path) -> bool:
+    """Use the project's install.py if it exists and succeeds; False otherwise."""
+    script = REPO / "install.py"
+    if not script.is_file() or os.environ.get("NST_TEST_MANUAL_INSTALL"):
+        return False
+    venv = Path(sys.prefix)
+    env = dict(os.environ, HOME=str(home))
+    try:
+        proc = subprocess.run(
+            [sys.executable, str(script), "--link-env", str(venv), "--krita-dir", str(krita_dir)],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0 and (krita_dir / "pykrita" / "neural_style" / "__init__.py").is_file()
+
+
+def run_kritarunner(module: str, pythonpath: list, out_json: Path, args=(), timeout=240, home=None) -> dict:
+    """Run ``kritarunner -s module`` offscreen and return the JSON it wrote to ``out_json``."""
+    env = dict(os.environ)
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    env["PYTHONPATH"] = os.pathsep.join(str(p) for p in pythonpath)
+    env.pop("PYTHONHOME", None)
+    if home is not None:
+        env["HOME"] = str(home)
+        env["XDG_CONFIG_HOME"] = str(Path(home) / ".config")
+        env["XDG_DATA_HOME"] = str(Path(home) / ".local" / "share")
+    cmd = ["kritarunner", "-s", module, str(out_json), *[str(a) for a in args]]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    if not out_json.is_file():
+        raise AssertionError(f"kritarunner wrote no results (rc={proc.returncode}).\n"
+                             f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}")
+    return json.loads(out_json.read_text(encoding="utf-8"))

@@ -1,0 +1,163 @@
+"""The plugin in the real Krita GUI (under Xvfb), driven through Krita's action system.
+
+A temporary $HOME gets the plugin (through install.py, or by hand if install.py fails)
+plus a test-only driver plugin (tests/krita/gui_driver). The driver opens a small PNG,
+triggers ``neural_style_transfer``, fills the real dialog through Qt (5 steps at 64 px),
+clicks *Stylize*, waits for the worker, then checks the new layer, ``edit_undo``,
+``edit_redo`` and a cancelled run. It writes a JSON file and exits; pytest judges the file
+(Krita may crash while quitting, so only the file counts).
+
+Set NST_DIALOG_SCREENSHOT=/path/to/dialog.png (and NST_PROGRESS_SCREENSHOT=…) to also save
+pictures of the dialog (and of the progress window).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "krita"))
+import support  # noqa: E402
+
+pytestmark = pytest.mark.skipif(shutil.which("krita") is None or shutil.which("xvfb-run") is None,
+                                reason="krita and xvfb-run are needed on PATH for the GUI test")
+
+TIMEOUT = 240
+
+
+def enable_plugins(kritarc: Path, names) -> None:
+    """Add ``enable_<name>=true`` under [python] in kritarc (keeping what is there)."""
+    lines = kritarc.read_text(encoding="utf-8").splitlines() if kritarc.is_file() else []
+    wanted = [f"enable_{name}=true" for name in names]
+    if "[python]" not in lines:
+        lines += ["", "[python]"]
+    for entry in wanted:
+        key = entry.split("=")[0]
+        lines = [line for line in lines if not line.startswith(key + "=")]
+        lines.insert(lines.index("[python]") + 1, entry)
+    kritarc.parent.mkdir(parents=True, exist_ok=True)
+    kritarc.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def prepare_home(tmp: Path) -> Path:
+    home = tmp / "home"
+    krita_dir = home / ".local" / "share" / "krita"
+    kritarc = home / ".config" / "kritarc"
+    if not support.install_with_script(krita_dir, home):
+        support.manual_layout(krita_dir / "pykrita")
+        (krita_dir / "actions").mkdir(parents=True, exist_ok=True)
+        shutil.copy(support.REPO / "plugin" / "neural_style.action", krita_dir / "actions")
+    driver = support.KRITA_TESTS / "gui_driver"
+    shutil.copytree(driver / "nst_gui_driver", krita_dir / "pykrita" / "nst_gui_driver",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(driver / "nst_gui_driver.desktop", krita_dir / "pykrita")
+    enable_plugins(kritarc, ["neural_style", "nst_gui_driver"])
+    return home
+
+
+def small_png(path: Path) -> Path:
+    from PIL import Image
+
+    Image.open(support.REPO / "examples" / "content" / "coffee.png").convert("RGB").resize((96, 64)).save(path)
+    return path
+
+
+def run_krita(home: Path, config: dict, out: Path, log: Path) -> dict:
+    env = dict(os.environ, HOME=str(home), NST_GUI_TEST_CONFIG=str(out.with_suffix(".config.json")))
+    for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "PYTHONPATH", "PYTHONHOME", "QT_QPA_PLATFORM"):
+        env.pop(key, None)
+    env["XDG_RUNTIME_DIR"] = str(home / "runtime")
+    (home / "runtime").mkdir(mode=0o700, exist_ok=True)
+    out.with_suffix(".config.json").write_text(json.dumps(config), encoding="utf-8")
+    cmd = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", "krita", "--nosplash"]
+    with open(log, "w") as handle:
+        proc = subprocess.Popen(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + TIMEOUT
+        try:
+            while time.monotonic() < deadline and not out.is_file() and proc.poll() is None:
+                time.sleep(0.5)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)  # our own process group only
+                proc.wait()
+    if not out.is_file():
+        raise AssertionError(f"Krita wrote no results in {TIMEOUT}s (rc={proc.returncode}). Log tail:\n"
+                             + log.read_text(errors="replace")[-5000:])
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def gui(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("krita_gui")
+    home = prepare_home(tmp)
+    config = {"content": str(small_png(tmp / "coffee_small.png")), "style": str(support.STYLE),
+              "out": str(tmp / "gui.json"), "steps": 5, "size": 64, "timeout": 150}
+    if os.environ.get("NST_DIALOG_SCREENSHOT"):
+        config["screenshot"] = os.environ["NST_DIALOG_SCREENSHOT"]
+    if os.environ.get("NST_PROGRESS_SCREENSHOT"):
+        config["progress_screenshot"] = os.environ["NST_PROGRESS_SCREENSHOT"]
+    result = run_krita(home, config, tmp / "gui.json", tmp / "krita.log")
+    result["_log"] = str(tmp / "krita.log")
+    return result
+
+
+def test_driver_ran_without_errors(gui):
+    assert gui["errors"] == [], "\n".join(gui["errors"]) + "\n" + "\n".join(gui["steps"])
+    assert gui["plugin_loaded"] and gui["action_exists"]
+    assert gui["action_text"].startswith("Neural Style Transfer")
+    assert gui["triton_blocked"]
+    assert gui["dialog_problem"] == ""
+    assert "No document is open" in gui["no_document"]
+
+
+def test_styled_layer_above_source(gui):
+    assert gui["run"]["state"] == "done", gui["run"]["message"]
+    after = gui["after_run"]
+    assert after["new_name"] == f"Styled – {gui['source']['name']} (starry_night)"
+    assert after["index_new"] == after["index_source"] + 1
+    assert after["new_bounds"] == gui["source"]["bounds"]
+    assert after["pixels_changed"] and after["source_identical"]
+    assert after["undo_text"] == "Undo Add Layer"  # the whole run is one "Add Layer" step
+    assert gui["progress_seen"]
+    assert gui["gui_responsive_ticks"] >= 2  # the event loop kept turning while the worker ran
+
+
+def test_undo_removes_and_redo_restores(gui):
+    new_name = gui["after_run"]["new_name"]
+    assert gui["after_undo"]["names"] == gui["source"]["names_before"]
+    assert new_name not in gui["after_undo"]["names"]
+    assert gui["after_undo"]["source_identical"]
+    assert gui["after_redo"]["names"] == gui["after_run"]["names"]
+    assert gui["after_redo"]["pixels_changed"] and gui["after_redo"]["source_identical"]
+
+
+def test_vector_layer_read_through_projection(gui):
+    v = gui["vector"]
+    assert v["rect"][2] > 10 and v["rect"][3] > 5
+    assert v["opaque_mean_rgb"][0] > 0.9 and v["opaque_mean_rgb"][1] < 0.1
+
+
+def test_cancel_stops_quickly_and_changes_nothing(gui):
+    c = gui["cancel"]
+    assert c["state"] == "cancelled", c["message"]
+    assert c["names_unchanged"]
+    assert c["seconds_to_stop"] < 5  # within one step (a step at 64 px is well under a second)
+
+
+def test_layer_in_another_colour_space_is_one_undo_step(gui):
+    d = gui["other_depth"]
+    assert d["new_depth"] == "U16"
+    assert d["names_after"] == d["names_before"] + ["Styled – deep (starry_night)"]
+    assert d["names_after_undo"] == d["names_before"] and d["source_depth_after_undo"] == "U16"
+    assert d["source_depth_after_second_undo"] == "U8"  # the next undo is the test's own conversion

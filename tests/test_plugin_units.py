@@ -1,0 +1,145 @@
+"""Plain-Python parts of the Krita plugin (no Krita needed): bootstrap, settings, the
+engine bridge's option mapping and the pixel encode/decode maths."""
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def plugin():
+    """Import ``plugin/`` as a package without leaving the triton block in this process."""
+    had_triton = "triton" in sys.modules
+    saved = sys.modules.get("triton")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    package = importlib.import_module("plugin")
+    for name in ("bootstrap", "settings", "engine_bridge", "errors", "layers", "jobs"):
+        importlib.import_module(f"plugin.{name}")
+    assert package.EXTENSION is None  # outside Krita nothing is registered
+    yield package
+    if had_triton:
+        sys.modules["triton"] = saved
+    elif sys.modules.get("triton", 0) is None:
+        del sys.modules["triton"]
+
+
+def test_bootstrap_keeps_pyqt_dirs_behind(plugin, tmp_path):
+    plain, with_qt, missing = tmp_path / "site", tmp_path / "qtsite", tmp_path / "nope"
+    plain.mkdir()
+    (with_qt / "PyQt5").mkdir(parents=True)
+    paths = ["/krita/libs", "/usr/lib/python3/dist-packages"]
+    added = plugin.bootstrap.extend_sys_path([str(plain), str(with_qt), str(missing), str(plain)], paths)
+    assert added == [str(plain), str(with_qt)]
+    assert paths[0] == str(plain) and paths[-1] == str(with_qt)
+
+
+def test_bootstrap_reads_paths_file_and_blocks_triton(plugin, tmp_path):
+    listing = tmp_path / "sys_paths.txt"
+    listing.write_text("# comment\n\n/a/b\n  /c/d  \n", encoding="utf-8")
+    assert plugin.bootstrap.read_paths_file(str(listing)) == ["/a/b", "/c/d"]
+    assert plugin.bootstrap.read_paths_file(str(tmp_path / "absent.txt")) == []
+    assert "not_a_real_module_x" not in sys.modules
+    plugin.bootstrap.block_modules(("not_a_real_module_x",))
+    assert sys.modules["not_a_real_module_x"] is None
+    with pytest.raises(ImportError):
+        importlib.import_module("not_a_real_module_x")
+    del sys.modules["not_a_real_module_x"]
+
+
+def test_settings_round_trip_and_sanitise(plugin):
+    s = plugin.settings
+    store = s.MemoryStore()
+    settings = s.PluginSettings(preset="balanced", steps=30, size=256, style_strength=3.0, seed=9,
+                                preserve_colors="histogram", target="selected", advanced_open=True)
+    for i in range(9):
+        settings.remember_style(f"/styles/{i}.jpg")
+    settings.remember_style("/styles/4.jpg")
+    settings.save(store)
+    back = s.PluginSettings.load(store)
+    assert back == settings
+    assert back.recent_styles[0] == "/styles/4.jpg" and len(back.recent_styles) == s.MAX_RECENT
+    assert len(set(back.recent_styles)) == len(back.recent_styles)
+    bad = s.MemoryStore({(s.GROUP, "preset"): "ultra", (s.GROUP, "steps"): "many",
+                         (s.GROUP, "recent_styles"): "{not json", (s.GROUP, "style_strength"): "-4"})
+    loaded = s.PluginSettings.load(bad)
+    assert loaded.preset == "fast" and loaded.steps == 0 and loaded.recent_styles == []
+    assert loaded.style_strength > 0
+    options = back.engine_options()
+    assert options["steps"] == 30 and options["size"] == 256 and options["preserve_colors"] == "histogram"
+    assert s.PluginSettings().engine_options()["steps"] is None
+
+
+def test_build_config_maps_plugin_options(plugin):
+    nst_core = pytest.importorskip("nst_core")
+    bridge = plugin.engine_bridge
+    base = nst_core.StyleConfig.from_preset("fast")
+    config = bridge.build_config(nst_core, "fast", steps=None, size=0, style_strength=2.0,
+                                 preserve_colors="none", seed=3, device="cpu")
+    assert config.steps == base.steps and config.size == base.size
+    assert config.style_weight == pytest.approx(base.style_weight * 2.0)
+    assert config.preserve_colors is None and config.seed == 3
+    config = bridge.build_config(nst_core, "quality", steps=7, size=96, preserve_colors="luminance")
+    assert (config.steps, config.size, config.preserve_colors) == (7, 96, "luminance")
+    with pytest.raises(nst_core.BadConfig):
+        bridge.build_config(nst_core, "fast", not_an_option=1)
+    assert bridge.missing_dependency() is None  # the venv has numpy, torch and nst_core
+
+
+@pytest.mark.parametrize("model,depth", [("RGBA", "U8"), ("RGBA", "U16"), ("RGBA", "F16"), ("RGBA", "F32"),
+                                         ("GRAYA", "U8"), ("GRAYA", "F32")])
+def test_decode_encode_round_trip(plugin, model, depth):
+    layers = plugin.layers
+    fmt = layers.PixelFormat(model, depth, "sRGB-elle-V2-srgbtrc.icc")
+    rng = np.random.default_rng(0)
+    if fmt.is_integer:
+        raw = rng.integers(0, np.iinfo(fmt.dtype).max + 1, size=5 * 3 * fmt.channels).astype(fmt.dtype).tobytes()
+    else:
+        raw = rng.uniform(-1, 3, size=5 * 3 * fmt.channels).astype(fmt.dtype).tobytes()
+    values = layers.decode(raw, 5, 3, fmt)
+    assert values.shape == (3, 5, fmt.channels) and values.dtype == np.float32
+    assert layers.encode(values, fmt) == raw
+
+
+def test_integer_rgba_is_stored_bgra(plugin):
+    layers = plugin.layers
+    fmt = layers.PixelFormat("RGBA", "U8", "")
+    assert layers.decode(bytes([10, 20, 30, 255]), 1, 1, fmt)[0, 0].tolist() == pytest.approx([30 / 255, 20 / 255, 10 / 255, 1.0])
+    fmt = layers.PixelFormat("RGBA", "F32", "")
+    assert layers.decode(np.array([0.5, 0.25, 0.125, 1], np.float32).tobytes(), 1, 1, fmt)[0, 0, 0] == 0.5
+
+
+def test_linear_profiles_go_through_srgb(plugin):
+    layers = plugin.layers
+    linear = layers.PixelFormat("RGBA", "F32", "sRGB-elle-V2-g10.icc")
+    assert linear.linear and not layers.PixelFormat("RGBA", "U8", "sRGB-elle-V2-srgbtrc.icc").linear
+    values = np.array([[[0.2140, 0.2140, 0.2140, 1.0]]], np.float32)  # linear 0.214 ≈ sRGB 0.5
+    assert layers.to_engine(values, linear)[0, 0, 0] == pytest.approx(0.5, abs=2e-3)
+    back = layers.from_engine(layers.to_engine(values, linear), linear)
+    assert back[0, 0, 0] == pytest.approx(0.214, abs=1e-5)
+
+
+def test_compose_applies_selection_to_alpha_only(plugin):
+    layers = plugin.layers
+    fmt = layers.PixelFormat("RGBA", "U8", "")
+    rgb = np.full((2, 2, 3), 0.5, np.float32)
+    alpha = np.array([[1.0, 0.5], [1.0, 0.0]], np.float32)
+    mask = np.array([[1.0, 1.0], [0.5, 1.0]], np.float32)
+    out = layers.decode(layers.compose(rgb, alpha, mask, fmt), 2, 2, fmt)
+    assert out[..., 3].ravel().tolist() == pytest.approx([1.0, 128 / 255, 128 / 255, 0.0])
+    assert np.allclose(out[..., :3], 128 / 255)
+
+
+def test_rect_and_names(plugin):
+    r = plugin.layers.Rect(0, 0, 10, 10).intersected(plugin.layers.Rect(5, 8, 10, 10))
+    assert r.args() == (5, 8, 5, 2)
+    assert plugin.layers.Rect(0, 0, 4, 4).intersected(plugin.layers.Rect(9, 9, 2, 2)).empty
+    assert plugin.jobs.result_name("Sky", "starry_night") == "Styled – Sky (starry_night)"
+    message = str(plugin.errors.engine_missing("torch"))
+    assert "PyTorch" in message and "install.py" in message
