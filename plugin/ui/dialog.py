@@ -21,7 +21,7 @@ THUMB = 96
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;All files (*)"
 PRESET_HINTS = {
     "fast": "Fast — a quick look: small working size, few steps.",
-    "balanced": "Balanced — good results in a few minutes on a GPU.",
+    "balanced": "Balanced — good results: seconds on a GPU, a few minutes on a CPU.",
     "quality": "Quality — large working size and many steps: slow, best detail.",
 }
 COLOUR_LABELS = [("none", "Take the style's colours"),
