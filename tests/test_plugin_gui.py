@@ -1,6 +1,6 @@
 """The plugin in the real Krita GUI (under Xvfb), driven through Krita's action system.
 
-A temporary $HOME gets the plugin (through install.py, or by hand if install.py fails)
+A temporary $HOME gets the plugin through install.py --link-env
 plus a test-only driver plugin (tests/krita/gui_driver). The driver opens a small PNG,
 triggers ``neural_style_transfer``, fills the real dialog through Qt (5 steps at 64 px),
 clicks *Stylize*, waits for the worker, then checks the new layer, ``edit_undo``,
@@ -50,10 +50,9 @@ def prepare_home(tmp: Path) -> Path:
     home = tmp / "home"
     krita_dir = home / ".local" / "share" / "krita"
     kritarc = home / ".config" / "kritarc"
-    if not support.install_with_script(krita_dir, home):
-        support.manual_layout(krita_dir / "pykrita")
-        (krita_dir / "actions").mkdir(parents=True, exist_ok=True)
-        shutil.copy(support.REPO / "plugin" / "neural_style.action", krita_dir / "actions")
+    support.install_with_script(krita_dir, home)
+    assert "enable_neural_style=true" in kritarc.read_text(encoding="utf-8")  # install.py enabled it
+    assert (krita_dir / "actions" / "neural_style.action").is_file()
     driver = support.KRITA_TESTS / "gui_driver"
     shutil.copytree(driver / "nst_gui_driver", krita_dir / "pykrita" / "nst_gui_driver",
                     ignore=shutil.ignore_patterns("__pycache__"))

@@ -2,7 +2,7 @@
 
 ``install_layout`` builds the installed layout by hand — ``pykrita/neural_style`` (a copy
 of ``plugin/``), ``pykrita/nst_core`` and ``neural_style/sys_paths.txt`` naming the venv's
-site-packages — unless ``install.py`` is present and works, in which case it is used.
+site-packages — for the kritarunner API tests; the GUI test uses ``install.py`` itself.
 """
 from __future__ import annotations
 
@@ -35,20 +35,18 @@ def manual_layout(pykrita: Path) -> Path:
     return pykrita
 
 
-def install_with_script(krita_dir: Path, home: Path) -> bool:
-    """Use the project's install.py if it exists and succeeds; False otherwise."""
-    script = REPO / "install.py"
-    if not script.is_file() or os.environ.get("NST_TEST_MANUAL_INSTALL"):
-        return False
+def install_with_script(krita_dir: Path, home: Path) -> None:
+    """Install the plugin exactly as a developer would: ``install.py --link-env <venv>``.
+
+    The GUI test runs against this installation, so a broken installer fails it.
+    """
     venv = Path(sys.prefix)
     env = dict(os.environ, HOME=str(home))
-    try:
-        proc = subprocess.run(
-            [sys.executable, str(script), "--link-env", str(venv), "--krita-dir", str(krita_dir)],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return proc.returncode == 0 and (krita_dir / "pykrita" / "neural_style" / "__init__.py").is_file()
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "install.py"), "--link-env", str(venv), "--krita-dir", str(krita_dir)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0 or not (krita_dir / "pykrita" / "neural_style" / "__init__.py").is_file():
+        raise AssertionError(f"install.py --link-env failed (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
 
 
 def run_kritarunner(module: str, pythonpath: list, out_json: Path, args=(), timeout=240, home=None) -> dict:
