@@ -4,7 +4,16 @@ An image x is optimised so that its VGG19 features match the content's and its G
 matrices match the style's. Coarse-to-fine: the run starts at a small size, where steps
 are cheap and large-scale structure forms, then upsamples x by √2 at a time and refines;
 Adam's moments are resampled to the new size so the optimiser keeps its momentum, while
-L-BFGS (whose history cannot be resized) restarts.
+L-BFGS (whose history cannot be resized) restarts. ``step_ratio`` < 1 puts most steps at
+the cheap coarse scales and only a few at full size.
+
+Speed paths (measured in BENCHMARKS.md): the network is truncated after the deepest layer
+used and loaded once per process; Gram targets are computed once per scale; on the CPU the
+convolutions run as Winograd transforms (``fast_conv``); on CUDA the convolutions run in
+bf16 autocast (``precision``) with Gram matrices and losses in float32, cuDNN autotuning,
+optional ``torch.compile``, an L-BFGS whose decisions are tensor operations and loss
+values fetched asynchronously one step late, so the loop never waits for the GPU. Scales
+larger than ``tile_size`` are optimised tile by tile (nst_core/tiling.py).
 """
 from __future__ import annotations
 
@@ -17,7 +26,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from . import colors, images
+from . import colors, images, tiling
 from .config import StyleConfig
 from .device import available_device
 from .errors import BadConfig, BadImage, Cancelled, OutOfMemory
@@ -49,30 +58,49 @@ def scale_sizes(height: int, width: int, long_side: int, scales: int, min_size: 
     return sizes
 
 
-class _Objective:
-    """Targets for one scale and the weighted loss of an image against them."""
+def _steps_per_scale(config: StyleConfig, levels: int) -> list:
+    """``steps`` at the coarsest scale, ``step_ratio`` times fewer at each finer one (at least 1)."""
+    return [max(1, round(int(config.steps) * float(config.step_ratio) ** level)) for level in range(levels)]
 
-    def __init__(self, model, config: StyleConfig, content: torch.Tensor, styles: list, blend: list):
+
+def _autocast(config: StyleConfig, device_type: str):
+    if config.precision == "bf16" and device_type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def _style_targets(model, config: StyleConfig, styles: list, blend: list) -> dict:
+    """Σ blend · G/M per style layer (float32), for the whole of each style image."""
+    targets = {name: 0 for name in config.style_layers}
+    with torch.no_grad(), _autocast(config, styles[0].device.type):
+        for style, weight in zip(styles, blend):
+            if tiling.needs_tiling(tuple(style.shape[-2:]), config.tile_size):
+                grams = tiling.tiled_gram(model, style, config.style_layers, config.tile_size, config.tile_overlap)
+            else:
+                feats = model(style, config.style_layers)
+                grams = {name: gram_per_position(feats[name]) for name in config.style_layers}
+                del feats
+            for name in config.style_layers:
+                targets[name] = targets[name] + weight * grams[name]
+    return targets
+
+
+class _Objective:
+    """Targets for one scale (or one tile of it) and the weighted loss of an image against them."""
+
+    def __init__(self, model, config: StyleConfig, content: torch.Tensor, style_targets: dict):
         self.model = model
         self.config = config
         self.layer_weights = dict(zip(config.style_layers, config.layer_weights()))
         self.layers = list(dict.fromkeys(list(config.content_layers) + list(config.style_layers)))
-        with torch.no_grad(), self._autocast(content.device.type):
+        with torch.no_grad(), _autocast(config, content.device.type):
             feats = model(content, config.content_layers)
             self.content_targets = {k: v.detach() for k, v in feats.items()}
-            self.style_targets = {name: 0 for name in config.style_layers}
-            for style, weight in zip(styles, blend):
-                style_feats = model(style, config.style_layers)
-                for name in config.style_layers:
-                    self.style_targets[name] = self.style_targets[name] + weight * gram_per_position(style_feats[name])
+        self.style_targets = style_targets
 
-    def _autocast(self, device_type: str):
-        if self.config.precision == "bf16" and device_type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return nullcontext()
-
-    def __call__(self, image: torch.Tensor):
-        with self._autocast(image.device.type):
+    def __call__(self, image: torch.Tensor, content_factor: float = 1.0, factor: float = 1.0):
+        """(total, content, style); tiles scale the content term and the rest by their share."""
+        with _autocast(self.config, image.device.type):
             feats = self.model(image, self.layers)
         c_loss = sum(
             content_loss(feats[name], self.content_targets[name], self.config.content_reduction)
@@ -82,10 +110,125 @@ class _Objective:
             self.layer_weights[name] * style_layer_loss(feats[name], self.style_targets[name])
             for name in self.config.style_layers
         )
-        total = self.config.content_weight * c_loss + self.config.style_weight * s_loss
+        rest = self.config.style_weight * s_loss
         if self.config.tv_weight > 0:
-            total = total + self.config.tv_weight * total_variation(image)
+            rest = rest + self.config.tv_weight * total_variation(image)
+        total = (content_factor * self.config.content_weight) * c_loss + factor * rest
         return total, c_loss, s_loss
+
+
+class _DeviceLBFGS:
+    """:class:`ImageLBFGS`'s algorithm with every decision made by tensor operations.
+
+    The CPU version reads numbers back (``float(...)``, ``if ys > ...``), which on a GPU
+    would stall the queue several times a step; here nothing leaves the device, so the
+    host can queue the next step while the GPU works. Same steps: the first is steepest
+    descent scaled by 1/‖g‖₁, later ones the two-loop recursion with the last pair's
+    s·y/y·y scaling, every step capped at ``max_step`` per pixel, a non-finite loss goes
+    back to the last image and forgets the history. (A rejected pair keeps its slot with
+    ρ = 0 instead of being dropped.)
+    """
+
+    def __init__(self, image: torch.Tensor, history_size: int = 20, max_step: float = 0.3):
+        self.image = image
+        self.history_size = history_size
+        self.max_step = max_step
+        self.history: list = []  # (s, y, rho) with rho = 0 for pairs that were refused
+        self.previous = None  # (image, grad, usable) of the last step
+        zero = torch.zeros((), device=image.device)
+        self.gamma = zero + 1.0
+        self.have_history = zero > 0
+
+    def step(self, closure: Callable) -> torch.Tensor:
+        loss, grad = closure()
+        with torch.no_grad():
+            finite = torch.isfinite(loss) & torch.isfinite(grad).all()
+            grad = torch.where(finite, grad, torch.zeros_like(grad))
+            if self.previous is not None:
+                last_image, last_grad, usable = self.previous
+                s = self.image - last_image
+                y = grad - last_grad
+                ys = (y * s).sum()
+                yy = (y * y).sum()
+                accept = finite & usable & (ys > 1e-10)
+                rho = torch.where(accept, 1.0 / torch.where(accept, ys, torch.ones_like(ys)), torch.zeros_like(ys))
+                if len(self.history) == self.history_size:
+                    self.history.pop(0)
+                self.history.append((s, y, rho))
+                self.gamma = torch.where(accept, ys / yy.clamp_min(1e-30), self.gamma)
+                self.have_history = self.have_history | accept
+            # a non-finite evaluation forgets the curvature history (as ImageLBFGS does)
+            self.history = [(s, y, rho * finite) for s, y, rho in self.history]
+            self.have_history = self.have_history & finite
+            q = grad.clone()
+            alphas = []
+            for s, y, rho in reversed(self.history):
+                alpha = rho * (s * q).sum()
+                q.sub_(y * alpha)
+                alphas.append(alpha)
+            q.mul_(self.gamma)
+            for (s, y, rho), alpha in zip(self.history, reversed(alphas)):
+                beta = rho * (y * q).sum()
+                q.add_(s * (alpha - beta))
+            steepest = grad * (1.0 / grad.abs().sum().clamp_min(1e-12)).clamp(max=1.0)
+            direction = -torch.where(self.have_history, q, steepest)
+            largest = direction.abs().max()
+            direction.mul_((self.max_step / largest.clamp_min(1e-30)).clamp(max=1.0))
+            before = self.image.detach().clone()
+            back = self.previous[0] if self.previous is not None else before
+            self.image.copy_(torch.where(finite, before + direction, back))
+            self.previous = (before, grad, finite)
+        return loss
+
+
+class _LossReadout:
+    """Loss values of each step for progress reports.
+
+    On CUDA the three numbers are copied to pinned host memory without blocking and read
+    one step later, so reporting never drains the GPU's queue; elsewhere they are read at once.
+    """
+
+    def __init__(self, device: str):
+        self.lagged = device.startswith("cuda")
+        self.pending: list = []
+
+    def push(self, record: tuple, values: torch.Tensor) -> None:
+        values = values.detach().float()
+        if self.lagged:
+            host = torch.empty(values.shape, dtype=torch.float32, pin_memory=True)
+            host.copy_(values, non_blocking=True)
+            event = torch.cuda.Event()
+            event.record()
+            self.pending.append((record, host, event))
+        else:
+            self.pending.append((record, values, None))
+
+    def ready(self, keep_last: bool) -> list:
+        """Records whose values may be read now: all, or all but the newest one (CUDA)."""
+        keep = 1 if (self.lagged and keep_last) else 0
+        out = []
+        while len(self.pending) > keep:
+            record, host, event = self.pending.pop(0)
+            if event is not None:
+                event.synchronize()
+            out.append((record, host.tolist()))
+        return out
+
+
+_COMPILED: dict = {}
+
+
+def _prepare_model(model, config: StyleConfig, device: str):
+    """CUDA knobs: cuDNN autotuning, and the compiled network when asked for (kept warm)."""
+    if device.startswith("cuda"):
+        torch.backends.cudnn.benchmark = True
+    if not config.compile:
+        return model
+    compiled = _COMPILED.get(id(model))
+    if compiled is None:
+        _COMPILED.clear()
+        compiled = _COMPILED[id(model)] = torch.compile(model)
+    return compiled
 
 
 def _resample_adam_state(optimizer: torch.optim.Adam, old: torch.Tensor, new: torch.Tensor) -> None:
@@ -181,13 +324,15 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
     weights = load_weights(find_weights(config.weights, config.weights_source))
     layers = list(config.content_layers) + list(config.style_layers)
     model = build_features(weights, layers, device, config.pooling, config.pool_rescale,
-                           config.first_padding, config.channels_last)
+                           config.first_padding, config.channels_last, config.fast_conv)
+    model = _prepare_model(model, config, device)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
 
     height, width = work_content.shape[:2]
     long_side = int(config.size) if config.size else max(height, width)
     sizes = scale_sizes(height, width, long_side, int(config.scales), config.min_scale_size)
-    total_steps = int(config.steps) * len(sizes)
+    steps_per_scale = _steps_per_scale(config, len(sizes))
+    total_steps = sum(steps_per_scale)
     full_content = images.to_tensor(work_content, device)
     style_tensors = [images.to_tensor(s, device) for s in style_rgbs]
 
@@ -195,19 +340,40 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
     average: Optional[torch.Tensor] = None
     optimizer: Any = None
     losses: list = []
+    readout = _LossReadout(device)
     step = 0
-    c_value = s_value = float("nan")
-    for scale_index, size in enumerate(sizes, start=1):
+    last_values = [float("nan")] * 3
+
+    def report(scale_index: int, size: tuple, record_step: int, values: list, with_preview: bool) -> None:
+        losses.append(values[0])
+        last_values[:] = values
+        if progress is None:
+            return
+        preview = None
+        if with_preview:
+            preview = images.to_numpy(average if average is not None else image)
+        progress(Progress(record_step, total_steps, scale_index, len(sizes), tuple(size), values[0],
+                          values[1], values[2], time.perf_counter() - started, preview))
+
+    for scale_index, (size, scale_steps) in enumerate(zip(sizes, steps_per_scale), start=1):
         content_t = images.resize(full_content, size).contiguous(memory_format=memory_format)
         styles_t = []
         for style_t in style_tensors:
             style_size = images.fit_long_side(*style_t.shape[-2:], max(16, round(max(size) * config.style_scale)))
             styles_t.append(images.resize(style_t, style_size).contiguous(memory_format=memory_format))
-        objective = _Objective(model, config, content_t, styles_t, blend)
+        targets = _style_targets(model, config, styles_t, blend)
         del styles_t
+        tiled = None
+        objective = None
+        if tiling.needs_tiling(size, config.tile_size):
+            tiled = tiling.TiledObjective(lambda crop: _Objective(model, config, crop, targets), content_t,
+                                          int(config.tile_size), int(config.tile_overlap), config.content_reduction)
+        else:
+            objective = _Objective(model, config, content_t, targets)
+        del content_t
 
         if image is None:
-            start = _initial_image(config, content_t, generator)
+            start = _initial_image(config, images.resize(full_content, size), generator)
         else:
             start = images.resize(image.detach(), size)
         new_image = start.contiguous(memory_format=memory_format).requires_grad_(True)
@@ -217,7 +383,8 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
             else:
                 _resample_adam_state(optimizer, image, new_image)
         else:
-            optimizer = ImageLBFGS(new_image)
+            history = 8 if tiled is not None else 20  # image-sized pairs: fewer when the image is huge
+            optimizer = (ImageLBFGS if device == "cpu" else _DeviceLBFGS)(new_image, history_size=history)
         image = new_image
         if average is not None:
             average = images.resize(average, size)
@@ -228,12 +395,16 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
 
         def evaluate():
             image.grad = None
-            total, c_loss, s_loss = objective(image)
-            total.backward()
-            terms["total"], terms["content"], terms["style"] = total.detach(), c_loss.detach(), s_loss.detach()
-            return terms["total"], image.grad
+            if tiled is not None:
+                total, grad, c_loss, s_loss = tiled.evaluate(image)
+                image.grad = grad
+            else:
+                total, c_loss, s_loss = objective(image)
+                total.backward()
+            terms["values"] = torch.stack([total.detach().float(), c_loss.detach().float(), s_loss.detach().float()])
+            return terms["values"][0], image.grad
 
-        for _ in range(int(config.steps)):
+        for _ in range(scale_steps):
             if _cancel_requested(cancel):
                 raise Cancelled()
             if config.optimizer == "adam":
@@ -247,17 +418,16 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
                 with torch.no_grad():
                     average.mul_(config.ema_decay).add_(image.detach(), alpha=1 - config.ema_decay)
             step += 1
-            total_value = float(terms["total"])
-            c_value, s_value = float(terms["content"]), float(terms["style"])
-            losses.append(total_value)
-            if progress is not None:
-                preview = None
-                if config.preview_every and (step % config.preview_every == 0 or step == total_steps):
-                    preview = images.to_numpy(average if average is not None else image)
-                progress(Progress(step, total_steps, scale_index, len(sizes), tuple(size), total_value,
-                                  c_value, s_value, time.perf_counter() - started, preview))
+            with_preview = bool(config.preview_every) and (step % config.preview_every == 0 or step == total_steps)
+            readout.push((scale_index, size, step, with_preview), terms["values"])
+            for (r_scale, r_size, r_step, r_preview), values in readout.ready(keep_last=not with_preview):
+                report(r_scale, r_size, r_step, values, r_preview)
+        for (r_scale, r_size, r_step, r_preview), values in readout.ready(keep_last=False):
+            report(r_scale, r_size, r_step, values, r_preview)
+        del objective, tiled
         if _cancel_requested(cancel):
             raise Cancelled()
+    c_value, s_value = last_values[1], last_values[2]
 
     final = average if average is not None else image
     styled = images.to_numpy(final)

@@ -1,0 +1,52 @@
+"""One judge for every output: VGG19 (original Caffe weights) and the paper's formulas.
+
+Content: ½ Σ (F − P)² at relu4_2.  Style: Σ_l w_l E_l over relu1_1…relu5_1 with
+w_l = 1/5 and E_l = Σ (G − A)² / (4 N² M²).  The network is the paper's (average pooling,
+zero padding) with ordinary direct convolutions, on the output image at its working size,
+against the content image of that size and the style image the run was given.
+"""
+from __future__ import annotations
+
+from typing import Any, Tuple
+
+import numpy as np
+import torch
+
+from nst_core import images
+from nst_core.config import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
+from nst_core.losses import content_loss, gram_per_position, style_layer_loss
+from nst_core.vgg import VGGFeatures
+from nst_core.weights import find_weights, load_weights
+
+
+def _tensor(image: Any) -> torch.Tensor:
+    rgb, _ = images.to_float_image(image, "image")
+    return images.to_tensor(rgb)
+
+
+class Judge:
+    def __init__(self, content: Any, style: Any, pooling: str = "avg"):
+        weights = load_weights(find_weights(source="caffe"))
+        self.model = VGGFeatures(weights, "relu5_1", pooling=pooling, pool_rescale=False, first_padding="zeros")
+        self.weights = [1.0 / len(PAPER_STYLE_LAYERS)] * len(PAPER_STYLE_LAYERS)
+        with torch.no_grad():
+            self.content = _tensor(content)
+            self.content_targets = self.model(self.content, PAPER_CONTENT_LAYERS)
+            style_feats = self.model(_tensor(style), PAPER_STYLE_LAYERS)
+            self.grams = {name: gram_per_position(style_feats[name]) for name in PAPER_STYLE_LAYERS}
+
+    def __call__(self, image: Any) -> Tuple[float, float]:
+        """(content loss, style loss) of an output image (path, array or PIL image)."""
+        x = _tensor(image)
+        if tuple(x.shape[-2:]) != tuple(self.content.shape[-2:]):
+            raise ValueError(f"output is {tuple(x.shape[-2:])}, content is {tuple(self.content.shape[-2:])}")
+        with torch.no_grad():
+            feats = self.model(x, list(PAPER_CONTENT_LAYERS) + list(PAPER_STYLE_LAYERS))
+            c = sum(content_loss(feats[n], self.content_targets[n], "sum") for n in PAPER_CONTENT_LAYERS)
+            s = sum(w * style_layer_loss(feats[n], self.grams[n]) for n, w in zip(PAPER_STYLE_LAYERS, self.weights))
+        return float(c), float(s)
+
+
+def judge_array(judge: Judge, rgb: np.ndarray) -> Tuple[float, float]:
+    """Judge a float H×W×3 array quantised to 8 bits, as it would be saved."""
+    return judge(np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8))

