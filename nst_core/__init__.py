@@ -2,17 +2,41 @@
 
 Pure PyTorch, numpy and Pillow: no Qt or Krita here, so the Krita plugin, the CLI and
 the benchmark all share one engine. See docs/ENGINE_API.md.
+
+Importing the package is cheap: torch is loaded on first use of a name that needs it
+(``stylize``, ``StyleConfig``, …). So the CLI can check its arguments and files before
+spending seconds on torch (and turn Ctrl-C during that load into one line), and a front
+end's GUI thread can use :mod:`nst_core.limits` without loading torch.
 """
-from .config import PRESETS, StyleConfig
-from .device import available_device
-from .engine import stylize
+from __future__ import annotations
+
+import importlib
+
 from .errors import BadConfig, BadImage, Cancelled, NSTError, OutOfMemory, WeightsNotFound
-from .result import Progress, StyleResult
-from .weights import WeightsInfo, download_torchvision_weights, find_weights as _find_weights
+
+_LAZY = {
+    "PRESETS": ".config", "StyleConfig": ".config",
+    "available_device": ".device",
+    "stylize": ".engine",
+    "Progress": ".result", "StyleResult": ".result",
+    "WeightsInfo": ".weights", "download_torchvision_weights": ".weights",
+}
 
 
-def find_weights(config: "StyleConfig | None" = None) -> WeightsInfo:
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nst_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def find_weights(config: "StyleConfig | None" = None) -> "WeightsInfo":
     """The weights file a run with ``config`` would use (for diagnostics such as --check)."""
+    from .config import StyleConfig
+    from .weights import find_weights as _find_weights
+
     config = config or StyleConfig()
     return _find_weights(config.weights, config.weights_source)
 

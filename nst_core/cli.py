@@ -1,18 +1,34 @@
 """``python -m nst_core``: style an image file from the command line.
 
 Every failure a user can cause ends with one line on stderr and exit status 2 (bad
-arguments) or 1 (the run failed), never a traceback.
+arguments) or 1 (the run failed), never a traceback; Ctrl-C at any moment (even while
+torch loads) ends with "cancelled" and status 130.
+
+Everything that can be checked before the run is checked before torch is even loaded:
+the arguments, the output (a writable folder, an image format Pillow can write, whether
+that format can hold the result's transparency — if not, the result is flattened onto
+white with a note), and every input image's header (readable, within the pixel budget of
+nst_core/limits.py). The memory check (nst_core/memory.py) runs before the first step.
 """
 from __future__ import annotations
 
 import argparse
+import io
+import math
+import os
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .config import PRESETS, StyleConfig
 from .errors import Cancelled, NSTError
+
+#: preset names, for --help (checked against nst_core.PRESETS once torch is loaded)
+PRESET_NAMES = ("fast", "balanced", "quality", "paper")
+INIT_NAMES = ("noise", "content", "recoloured")
+MAX_SEED = 2**32 - 1
 
 EXIT_RUN_FAILED = 1
 EXIT_BAD_ARGUMENTS = 2
@@ -37,9 +53,22 @@ def _positive_int(text: str) -> int:
 
 def _number(text: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a finite number: give one such as 1e-4")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"'{text}' is out of range: use 0 to {MAX_SEED}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("images", nargs="*", metavar="CONTENT STYLE [STYLE ...]", help="content image, then style image(s)")
     parser.add_argument("-o", "--output", help="where to save the result (PNG, JPEG, ...)")
-    parser.add_argument("--preset", default="balanced", choices=list(PRESETS), help="starting settings (default: balanced)")
+    parser.add_argument("--preset", default="balanced", metavar="{" + ",".join(PRESET_NAMES) + "}",
+                        help="starting settings (default: balanced)")
     parser.add_argument("--size", type=_positive_int, help="long side of the working image in px")
     parser.add_argument("--steps", type=_positive_int, help="optimisation steps per scale")
     parser.add_argument("--scales", type=_positive_int, help="coarse-to-fine levels, √2 apart (1 = single scale)")
@@ -62,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pooling", choices=["avg", "max"])
     parser.add_argument("--preserve-colors", choices=["luminance", "histogram"])
     parser.add_argument("--style-scale", type=_number, help="style image size relative to the working size")
-    parser.add_argument("--seed", type=int, help="random seed; the same seed gives the same image")
+    parser.add_argument("--seed", type=_seed, help="random seed; the same seed gives the same image")
     parser.add_argument("--device", help="auto (default), cpu, cuda or mps")
     parser.add_argument("--weights", help="a VGG19 weights file to use instead of the default")
     parser.add_argument("--download-weights", action="store_true", help="download torchvision's VGG19 weights and exit")
@@ -74,8 +104,12 @@ _OVERRIDES = ("size", "steps", "scales", "style_weight", "content_weight", "tv_w
               "optimizer", "pooling", "preserve_colors", "style_scale", "seed", "device", "weights")
 
 
-def config_from_args(args: argparse.Namespace) -> StyleConfig:
-    """The preset with every option the user gave applied on top."""
+def config_from_args(args: argparse.Namespace):
+    """The preset with every option the user gave applied on top (imports torch)."""
+    from .config import PRESETS, StyleConfig
+
+    if args.preset not in PRESETS:
+        raise _UsageError(f"argument --preset: invalid choice: '{args.preset}' (choose from {', '.join(PRESETS)})")
     overrides = {name: getattr(args, name) for name in _OVERRIDES if getattr(args, name) is not None}
     overrides["output_size"] = "working"  # --size N means an N px picture, as in neural-style
     return StyleConfig.from_preset(args.preset, **overrides)
@@ -114,43 +148,140 @@ def _download(quiet: bool) -> int:
     return 0
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        if args.download_weights:
-            return _download(args.quiet)
-        if len(args.images) < 2:
-            raise _UsageError("give a content image and at least one style image")
-        if not args.output:
-            raise _UsageError("give the output file with -o OUT.png")
-        output = Path(args.output).expanduser()
-        if not output.parent.is_dir():
-            raise _UsageError(f"the output folder '{output.parent}' does not exist")
-        config = config_from_args(args)
-        from .engine import stylize  # torch is imported only once the arguments are fine
+@dataclass
+class _Output:
+    path: Path
+    format: str
+    flatten: bool  #: the content has transparency the format cannot store
 
-        started = time.perf_counter()
-        result = stylize(args.images[0], args.images[1:], config, progress=_ProgressBar(not args.quiet))
+
+def _has_alpha(path: str) -> bool:
+    """Whether the engine will give the result of this content image an alpha channel."""
+    from PIL import Image
+
+    from .limits import _open_header
+
+    with _open_header(Path(path).expanduser(), "content image") as image:
+        if image.mode in ("RGBA", "LA"):
+            return True
+        if image.mode in ("RGB", "L") or image.mode.startswith("I"):
+            return False
+        return "A" in image.getbands() or "transparency" in image.info
+
+
+def _format_accepts(fmt: str, mode: str) -> bool:
+    from PIL import Image
+
+    try:
+        Image.new(mode, (1, 1)).save(io.BytesIO(), format=fmt)
+        return True
+    except Exception:  # each Pillow plugin refuses in its own way
+        return False
+
+
+def check_output(name: str, content: str) -> _Output:
+    """Refuse, before any work, an output the result could not be saved to."""
+    from PIL import Image
+
+    output = Path(name).expanduser()
+    if output.is_dir():
+        raise _UsageError(f"the output '{output}' is a folder: give a file name such as {output / 'styled.png'}")
+    folder = output.parent
+    if not folder.is_dir():
+        raise _UsageError(f"the output folder '{folder}' does not exist: create it or choose another one")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".nst-write-test-"):
+            pass
+        if output.exists():
+            with open(output, "ab"):
+                pass
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise _UsageError(f"cannot write '{output}' ({reason}): choose a folder you can write to") from None
+    Image.init()
+    fmt = Image.registered_extensions().get(output.suffix.lower())
+    if not output.suffix or fmt is None or fmt not in Image.SAVE or not _format_accepts(fmt, "RGB"):
+        raise _UsageError(f"cannot save an image as '{output.name}': use a .png, .jpg, .webp or .tif name")
+    flatten = _has_alpha(content) and not _format_accepts(fmt, "RGBA")
+    return _Output(output, fmt, flatten)
+
+
+def _check_inputs(args: argparse.Namespace) -> None:
+    """Every input image readable and within the pixel budget, from its header only."""
+    from .limits import check_image_file
+
+    check_image_file(args.images[0], "content image")
+    for index, style in enumerate(args.images[1:], start=1):
+        check_image_file(style, "style image" if len(args.images) == 2 else f"style image {index}")
+    if args.init and args.init not in INIT_NAMES:
+        check_image_file(args.init, "init image")
+
+
+def _save(result, target: _Output) -> Path:
+    """Save the result; if that fails after all, save it in the temp folder instead of losing it."""
+    image = result.to_pil()
+    if target.flatten and image.mode == "RGBA":
+        from PIL import Image
+
+        white = Image.new("RGB", image.size, (255, 255, 255))
+        white.paste(image, mask=image.getchannel("A"))
+        image = white
+    try:
+        image.save(target.path, format=target.format)
+        return target.path
+    except (OSError, ValueError) as exc:
+        rescue = Path(tempfile.gettempdir()) / f"{target.path.stem}-{os.getpid()}.png"
         try:
-            result.to_pil().save(output)
-        except (OSError, ValueError) as exc:
-            raise _UsageError(f"could not save '{output}' ({exc}); use a .png or .jpg name in a writable folder") from None
-        height, width = result.image.shape[:2]
-        print(f"saved {output} ({width}×{height}) in {time.perf_counter() - started:.1f} s: "
-              f"{result.steps} steps on {result.device}, seed {result.seed}")
-        return 0
+            result.to_pil().save(rescue)
+        except (OSError, ValueError):
+            raise _RunError(f"could not save '{target.path}' ({exc}) nor a copy in {rescue.parent}") from None
+        raise _RunError(f"could not save '{target.path}' ({exc}); the result was saved as {rescue} instead") from None
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
+    args = build_parser().parse_args(argv)
+    if args.download_weights:
+        return _download(args.quiet)
+    if len(args.images) < 2:
+        raise _UsageError("give a content image and at least one style image")
+    if not args.output:
+        raise _UsageError("give the output file with -o OUT.png")
+    _check_inputs(args)
+    target = check_output(args.output, args.images[0])
+    if target.flatten:
+        sys.stderr.write(f"note: {target.format} cannot store transparency, so the result will be flattened "
+                         f"onto white (use a .png name to keep it)\n")
+    config = config_from_args(args)  # torch is imported only once the arguments and files are fine
+    from .engine import stylize
+
+    started = time.perf_counter()
+    result = stylize(args.images[0], args.images[1:], config, progress=_ProgressBar(not args.quiet))
+    saved = _save(result, target)
+    height, width = result.image.shape[:2]
+    print(f"saved {saved} ({width}×{height}) in {time.perf_counter() - started:.1f} s: "
+          f"{result.steps} steps on {result.device}, seed {result.seed}")
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    try:
+        return _main(argv)
     except _UsageError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_BAD_ARGUMENTS
-    except NSTError as exc:
+    except (NSTError, _RunError) as exc:
         sys.stderr.write(f"\nerror: {exc}\n")
         return EXIT_RUN_FAILED
-    except Cancelled:
+    except (Cancelled, KeyboardInterrupt):
         sys.stderr.write("\ncancelled\n")
         return 130
-    except KeyboardInterrupt:
-        sys.stderr.write("\ncancelled\n")
-        return 130
+    except MemoryError:
+        sys.stderr.write("\nerror: the computer ran out of memory: choose a smaller --size or close other programs\n")
+        return EXIT_RUN_FAILED
+
+
+class _RunError(Exception):
+    pass
 
 
 class _UsageError(Exception):

@@ -13,26 +13,21 @@ from typing import Any, Optional, Tuple
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
+from . import limits
 from .errors import BadImage
 
 MIN_SIDE = 16
 
 
-def load_image_file(path: str | os.PathLike) -> Image.Image:
-    """Open an image file, naming the file and the fix when it cannot be read."""
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise BadImage(f"The image '{path}' does not exist: check the path.")
-    if path.is_dir():
-        raise BadImage(f"'{path}' is a folder, not an image: give an image file.")
-    try:
-        with Image.open(path) as opened:
-            opened.load()
-            return ImageOps.exif_transpose(opened)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise BadImage(f"The image '{path}' could not be read ({exc.__class__.__name__}): use a PNG, JPEG or other common image file.") from None
+def load_image_file(path: str | os.PathLike, name: str = "image") -> Image.Image:
+    """Open an image file, naming the file and the fix when it cannot be read.
+
+    The size is checked from the header against :data:`limits.MAX_PIXELS` before any
+    pixel is decoded, so an image bomb costs nothing.
+    """
+    return limits.open_image(path, name)
 
 
 def _pil_to_array(image: Image.Image) -> np.ndarray:
@@ -46,8 +41,9 @@ def _pil_to_array(image: Image.Image) -> np.ndarray:
 def to_float_image(image: Any, name: str = "image") -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """Split any supported image into float32 RGB (H×W×3, 0–1) and alpha (H×W or None)."""
     if isinstance(image, (str, os.PathLike)):
-        image = load_image_file(image)
+        image = load_image_file(image, name)
     if isinstance(image, Image.Image):
+        limits.check_pixels(*image.size, name)
         image = _pil_to_array(image)
     if isinstance(image, torch.Tensor):
         image = image.detach().cpu().numpy()
@@ -58,6 +54,7 @@ def to_float_image(image: Any, name: str = "image") -> Tuple[np.ndarray, Optiona
         array = array[..., None]
     if array.ndim != 3 or array.shape[2] not in (1, 2, 3, 4):
         raise BadImage(f"The {name} has shape {image.shape}: use height × width × 3 (RGB) or × 4 (RGBA).")
+    limits.check_pixels(array.shape[1], array.shape[0], name)
     if array.shape[0] < MIN_SIDE or array.shape[1] < MIN_SIDE:
         raise BadImage(f"The {name} is only {array.shape[1]}×{array.shape[0]} px: use an image at least {MIN_SIDE} px on each side.")
     if array.dtype == np.uint8:
@@ -66,8 +63,12 @@ def to_float_image(image: Any, name: str = "image") -> Tuple[np.ndarray, Optiona
         values = array.astype(np.float32) / 65535.0
     elif np.issubdtype(array.dtype, np.floating):
         values = array.astype(np.float32)
-        if not np.isfinite(values).all():
-            raise BadImage(f"The {name} contains NaN or infinite values: give finite pixel values in 0–1.")
+        finite = np.isfinite(values)
+        if not finite.all():
+            bad = np.argwhere(~finite.all(axis=2))
+            y, x = (int(v) for v in bad[0])
+            raise BadImage(f"The {name} has {len(bad)} pixel(s) that are NaN or infinite (the first at x={x}, y={y}): "
+                           "replace them with numbers in 0–1 (e.g. numpy.nan_to_num) and try again.")
         values = np.clip(values, 0.0, 1.0)
     else:
         raise BadImage(f"The {name} has pixel type {array.dtype}: use uint8, uint16 or float.")
