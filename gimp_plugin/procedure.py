@@ -42,7 +42,7 @@ def _choice(entries):
 def add_arguments(procedure) -> None:
     """PDB arguments (style-file, preset, steps, size, seed) and dialog-only ones."""
     procedure.add_file_argument("style-file", "Style _file", "The painting whose style is applied",
-                                Gimp.FileChooserAction.OPEN, True, None, RW)
+                                Gimp.FileChooserAction.ANY, True, None, RW)
     procedure.add_choice_argument("preset", "_Preset", "fast, balanced, quality or paper",
                                   _choice([(p, PRESET_LABELS[p]) for p in PRESETS]), DEFAULT_PRESET, RW)
     procedure.add_int_argument("steps", "_Steps", "Optimisation steps (0 = the preset's)", 0, 5000, 0, RW)

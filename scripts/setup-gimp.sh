@@ -26,7 +26,11 @@ ROOT=$REPO/.gimp/root
 PACKAGES="gimp python3-gi gir1.2-gimp-3.0 python3-numpy xdotool"
 
 say() { echo "setup-gimp: $*"; }
-cannot() { say "cannot build the GIMP 3 test environment: $*"; exit 3; }
+cannot() {
+  say "cannot build the GIMP 3 test environment: $*"
+  mkdir -p "$REPO/.gimp" && echo "$*" > "$REPO/.gimp/unavailable.txt"
+  exit 3
+}
 
 [ "$(id -u)" = 0 ] || cannot "it needs root (for chroot); run it as root"
 [ -x .venv/bin/python ] || cannot ".venv is missing; run bash scripts/setup.sh first"
@@ -99,11 +103,16 @@ if [ "$(cat "$ROOT/.nst-gimp-clone" 2>/dev/null)" != "$base_id" ]; then
 fi
 
 # --- 3. the engine's Python: .venv and its base Python, at the same paths ---------------
-# Hard links again, refreshed on every run (a few seconds) so the chroot sees .venv as it is.
+# Hard links again, refreshed when .venv changed (pip touches site-packages and bin/).
 BASE_PY=$(.venv/bin/python -c 'import sys; print(sys.base_prefix)')
-for tree in "$BASE_PY" "$REPO/.venv"; do
-  link_copy "$tree" "$ROOT$tree"
-done
+stamp=$(stat -c %Y "$BASE_PY" "$BASE_PY"/lib/python3*/site-packages .venv/bin .venv/lib/python3*/site-packages | tr '\n' ' ')
+if [ "$(cat "$ROOT/.nst-gimp-venv" 2>/dev/null)" != "$stamp" ]; then
+  say "linking .venv and $BASE_PY into the chroot"
+  for tree in "$BASE_PY" "$REPO/.venv"; do
+    link_copy "$tree" "$ROOT$tree"
+  done
+  echo "$stamp" > "$ROOT/.nst-gimp-venv"
+fi
 
 # --- 4. the project's sources and the plug-in, installed as a user would ---------------
 rm -rf "$ROOT$REPO/src.partial"
@@ -114,4 +123,5 @@ for item in install.py nst_installer nst_core gimp_plugin examples; do
 done
 in_chroot "$ROOT" sh -c "cd '$REPO' && python3 install.py --gimp --link-env '$REPO/.venv' -q" \
   > "$REPO/.gimp/install.log" 2>&1 || { cat "$REPO/.gimp/install.log"; cannot "install.py --gimp failed in the chroot"; }
+rm -f "$REPO/.gimp/unavailable.txt"
 say "ready in $((SECONDS - start)) s: bash scripts/gimp.sh ARGS runs gimp-console-3.0 in $ROOT"
