@@ -10,7 +10,7 @@ import gi
 gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
 gi.require_version("Gtk", "3.0")
-from gi.repository import GdkPixbuf, GimpUi, GLib, Gtk  # noqa: E402
+from gi.repository import GdkPixbuf, Gimp, GimpUi, GLib, Gtk  # noqa: E402
 
 from . import PROCEDURE, messages  # noqa: E402
 from .procedure import COLOUR_CHOICES, DEVICE_CHOICES  # noqa: E402
@@ -38,14 +38,21 @@ def build(procedure, config):
     dialog.get_label("advanced-title", "Advanced", False, False)
     dialog.fill_box("advanced-box", ADVANCED)
     dialog.fill_expander("advanced", "advanced-title", False, "advanced-box")
-    dialog.fill(["style-file", "preset", "advanced"])
+    dialog.fill(["preset", "advanced"])
 
+    # The style-file argument accepts any path (so a missing file gets our plain message
+    # instead of GIMP's calling error); the chooser itself is an "open a file" one.
+    chooser = GimpUi.FileChooser.new(Gimp.FileChooserAction.OPEN, "Style file",
+                                     "Choose the painting to take the style from",
+                                     config.get_property("style-file"))
+    chooser.connect("notify::file", lambda widget, _pspec: config.set_property("style-file", widget.get_property("file")))
     preview = Gtk.Image()
     caption = Gtk.Label()
     box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=4)
+    box.set_border_width(12)
+    box.pack_start(chooser, False, False, 0)
     box.pack_start(preview, False, False, 0)
     box.pack_start(caption, False, False, 0)
-    box.set_size_request(-1, THUMBNAIL + 24)
 
     def update(*_args):
         style = config.get_property("style-file")
@@ -61,7 +68,9 @@ def build(procedure, config):
 
     config.connect("notify::style-file", update)
     update()
-    dialog.get_content_area().pack_start(box, False, False, 6)
+    content = dialog.get_content_area()
+    content.pack_start(box, False, False, 0)
+    content.reorder_child(box, 0)
     box.show_all()
     return dialog
 
