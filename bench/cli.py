@@ -45,6 +45,14 @@ def parse(argv=None) -> argparse.Namespace:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="a few minutes: 256 px, balanced vs pastiche")
     mode.add_argument("--tiny", action="store_true", help="seconds: 64 px, 2 steps (a smoke test)")
+    mode.add_argument("--quality", action="store_true",
+                      help="the default preset against the paper's converged result on every photo × painting pair")
+    parser.add_argument("--quality-size", type=int, default=512, help="--quality: working size in px")
+    parser.add_argument("--reference-steps", type=int, default=1000, help="--quality: steps of the paper reference")
+    parser.add_argument("--pairs", type=int, default=None, help="--quality: only the first N pairs")
+    parser.add_argument("--quality-preset", default="balanced", help="--quality: the preset judged")
+    parser.add_argument("--cache", default=str(Path.home() / ".cache" / "nst-bench" / "quality"),
+                        help="--quality: folder keeping references (reused) and outputs")
     parser.add_argument("--sizes", type=int, nargs="+", help="long sides in px for the per-step tables")
     parser.add_argument("--presets", nargs="+", choices=PRESETS, help="presets for the per-step table")
     parser.add_argument("--steps", type=int, help="timed steps per configuration (after one warm-up step)")
@@ -86,6 +94,8 @@ def per_step(result: dict) -> float:
 
 def main(argv=None) -> int:
     args = parse(argv)
+    if args.quality:
+        return _quality_main(args, argv)
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
     plan = dict(MODES[mode], name=mode, all_ttq=args.all_quality)
     sizes = args.sizes or plan["sizes"]
@@ -103,11 +113,7 @@ def main(argv=None) -> int:
         out = ROOT / "BENCHMARKS.md" if mode == "full" else None
     threads = torch.get_num_threads()
     started = time.perf_counter()
-    shown = [a for a in (argv if argv is not None else sys.argv[1:])]
-    if "--work" in shown:  # a folder is not part of what was measured
-        k = shown.index("--work")
-        del shown[k:k + 2]
-    command = " ".join(["python -m bench"] + shown)
+    command = _command(argv)
     report = Report()
     info = machine.describe(threads)
     _machine_section(report, info, device, mode, command, work)
@@ -138,6 +144,34 @@ def main(argv=None) -> int:
     report.line(f"Benchmark wall time: {time.perf_counter() - started:.0f} s.")
     if out is not None:
         write_markdown(out, report.text())
+        print(f"\nwritten to {out}")
+    return 0
+
+
+def _command(argv) -> str:
+    shown = list(argv if argv is not None else sys.argv[1:])
+    for flag in ("--work", "--cache"):  # a folder is not part of what was measured
+        if flag in shown:
+            k = shown.index(flag)
+            del shown[k:k + 2]
+    return " ".join(["python -m bench"] + shown)
+
+
+def _quality_main(args, argv) -> int:
+    from . import quality
+    from .report import QUALITY_BEGIN, QUALITY_END
+
+    started = time.perf_counter()
+    report = Report()
+    info = machine.describe(torch.get_num_threads())
+    report.line(f"- Date: {datetime.date.today().isoformat()}; command: `{_command(argv)}`; CPU: {info['cpu']}, "
+                f"{info['cores']} logical cores; GPU: {info['gpu'] or 'none'}; torch {info['torch']}")
+    out = None if args.out == "-" else Path(args.out) if args.out else ROOT / "BENCHMARKS.md"
+    sheet = ROOT / "docs" / "quality_contact_sheet.jpg" if out is not None else Path(args.cache) / "contact_sheet.jpg"
+    quality.run(report, args.quality_size, args.reference_steps, Path(args.cache), args.pairs, args.quality_preset, sheet)
+    report.line(f"Benchmark wall time: {time.perf_counter() - started:.0f} s.")
+    if out is not None:
+        write_markdown(out, report.text(), QUALITY_BEGIN, QUALITY_END, "Quality (measured)")
         print(f"\nwritten to {out}")
     return 0
 

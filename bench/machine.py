@@ -11,8 +11,7 @@ from typing import Optional, Sequence
 
 import torch
 
-from nst_core.vgg import LAYER_INDEX, LAYER_NAMES
-from nst_core.weights import CONV_NAMES
+from nst_core.architecture import CONV_CHANNELS, LAYER_INDEX, LAYER_NAMES
 
 #: Dense bf16 tensor-core peaks (TFLOP/s, no sparsity) from the vendors' data sheets.
 GPU_BF16_PEAK_TFLOPS = {
@@ -95,10 +94,9 @@ def vgg_macs(height: int, width: int, layers: Sequence[str]) -> int:
     """Multiply-adds of the 3×3 convolutions of VGG19 truncated after the deepest of ``layers``."""
     last = max(LAYER_INDEX[name] for name in layers)
     channels, h, w, macs = 3, height, width, 0
-    weights_out = dict(zip(CONV_NAMES, (64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512)))
     for name in LAYER_NAMES[: last + 1]:
         if name.startswith("conv"):
-            out = weights_out[name]
+            out = CONV_CHANNELS[name]
             macs += h * w * channels * out * 9
             channels = out
         elif name.startswith("pool"):

@@ -20,6 +20,8 @@ from .vgg import check_layers
 
 PAPER_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 PAPER_CONTENT_LAYERS = ("relu4_2",)
+#: start images by name: white noise (the paper), the photo, the photo recoloured to the painting's palette
+INIT_CHOICES = ("noise", "content", "recoloured")
 
 
 @dataclass
@@ -33,13 +35,15 @@ class StyleConfig:
     content_weight: float = 1.0  #: α
     style_weight: float = 3e-5  #: β (relative to α; the artist presets use mean content loss)
     tv_weight: float = 0.0
+    palette_weight: float = 0.0  #: sliced-Wasserstein palette term (not in the paper; Heitz et al. 2021)
     optimizer: str = "lbfgs"  #: "lbfgs" or "adam"
     learning_rate: float = 0.02  #: Adam's step in 0–1 pixel units
     ema_decay: float = 0.0  #: Adam only: output the exponential moving average of iterates
-    init: Any = "content"  #: "noise", "content", a path, or an H×W×3 array
+    init: Any = "content"  #: one of INIT_CHOICES, a path, or an H×W×3 array
     seed: Optional[int] = None
     device: str = "auto"
     pooling: str = "avg"
+    normalise: bool = False  #: the paper's normalised VGG19 (each filter's mean activation 1; nst_core/normalise.py)
     pool_rescale: bool = True
     first_padding: str = "replicate"
     content_layers: Sequence[str] = PAPER_CONTENT_LAYERS
@@ -90,10 +94,47 @@ class StyleConfig:
             if not ok:
                 raise BadConfig(message)
 
+        # Types and finiteness first, so the range checks below never meet a string, NaN or inf
+        # (front ends and scripts pass what users typed; each gets one plain sentence).
+        import math
+        import numbers
+
+        whole = ("size", "seed", "steps", "scales", "tile_size", "tile_overlap", "preview_every", "min_scale_size")
+        for item in fields(self):
+            name, value, default = item.name, getattr(self, item.name), item.default
+            if name not in whole and (isinstance(default, bool) or not isinstance(default, (int, float))):
+                continue
+            if value is None and name in ("size", "seed"):
+                continue
+            label = name.replace("_", " ").capitalize()
+            if name in whole:
+                integral = isinstance(value, numbers.Integral) or (
+                    isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer())
+                need(integral and not isinstance(value, bool), f"{label} {value!r} is not a whole number: give one such as {default if default is not None else 1}.")
+            else:
+                need(isinstance(value, numbers.Real) and not isinstance(value, bool),
+                     f"{label} {value!r} is not a number: give one such as {default}.")
+                need(not math.isnan(value), f"{label} {value} is not a number (NaN): give one such as {default}.")
+                need(not math.isinf(value), f"{label} {value} is infinite: give a finite number such as {default}.")
+                need(abs(value) <= 1e12, f"{label} {value} is too large: use at most 1e12.")
+        need(self.seed is None or 0 <= int(self.seed) <= 2**32 - 1,
+             f"Seed {self.seed} is out of range: use a whole number from 0 to {2**32 - 1}.")
+        for name in ("style_blend", "style_layer_weights"):
+            values = getattr(self, name)
+            if values is None:
+                continue
+            label = name.replace("_", " ").capitalize()
+            need(isinstance(values, (list, tuple)) or hasattr(values, "__iter__") and not isinstance(values, str),
+                 f"{label} {values!r} is not a list of numbers: give one number per item, e.g. [1, 1].")
+            values = list(values)
+            need(all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) and abs(v) <= 1e12
+                     for v in values),
+                 f"{label} {values} must be finite numbers: give one number per item, e.g. [1, 1].")
+
         need(self.size is None or 16 <= int(self.size) <= 16384, f"Size {self.size} is out of range: use 16 to 16384 px.")
         need(1 <= int(self.steps) <= 100000, f"Steps {self.steps} is out of range: use 1 to 100000.")
         need(1 <= int(self.scales) <= 8, f"Scales {self.scales} is out of range: use 1 to 8.")
-        for name in ("content_weight", "style_weight", "tv_weight", "learning_rate"):
+        for name in ("content_weight", "style_weight", "tv_weight", "palette_weight", "learning_rate"):
             value = getattr(self, name)
             need(value >= 0, f"{name.replace('_', ' ').capitalize()} {value} is negative: use 0 or more.")
         need(0.0 <= self.ema_decay < 1.0, f"EMA decay {self.ema_decay} is out of range: use 0 (off) to 0.999.")
@@ -120,7 +161,7 @@ class StyleConfig:
         if self.style_blend is not None:
             need(all(w >= 0 for w in self.style_blend) and sum(self.style_blend) > 0,
                  "Style blend weights must be 0 or more and not all 0.")
-        if isinstance(self.init, str) and self.init not in ("noise", "content"):
+        if isinstance(self.init, str) and self.init not in INIT_CHOICES:
             from pathlib import Path
 
             need(Path(self.init).expanduser().is_file(),
@@ -149,6 +190,7 @@ PRESETS = {
         style_weight=1e3,  # α/β = 1e-3
         init="noise",
         pooling="avg",
+        normalise=True,
         pool_rescale=False,
         first_padding="zeros",
         content_layers=PAPER_CONTENT_LAYERS,

@@ -21,22 +21,27 @@ import math
 import secrets
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
-from . import colors, images, tiling
+from . import colors, images, normalise, tiling
+from . import interrupt, memory  # cancel inside a step; the memory check before a run
 from .config import StyleConfig
 from .device import available_device
 from .errors import BadConfig, BadImage, Cancelled, OutOfMemory
 from .lbfgs import ImageLBFGS
-from .losses import content_loss, gram_per_position, style_layer_loss, total_variation
+from .losses import (content_loss, gram_per_position, palette_directions, palette_loss, palette_quantiles,
+                     style_layer_loss, total_variation)
 from .result import Progress, StyleResult
 from .vgg import build_features
 from .weights import find_weights, load_weights
 
 CancelFlag = Union[None, Callable[[], bool], Any]
+#: random RGB directions of the sliced-Wasserstein palette term
+PALETTE_DIRECTIONS = 32
 ProgressCallback = Optional[Callable[[Progress], None]]
 
 
@@ -69,9 +74,18 @@ def _autocast(config: StyleConfig, device_type: str):
     return nullcontext()
 
 
-def _style_targets(model, config: StyleConfig, styles: list, blend: list) -> dict:
-    """Σ blend · G/M per style layer (float32), for the whole of each style image."""
-    targets = {name: 0 for name in config.style_layers}
+@dataclass
+class _StyleTargets:
+    """What the image is asked to match at one scale: Gram matrices, and the palette's pixels."""
+
+    grams: dict  #: style layer -> Σ blend · G/M (float32)
+    pixels: Optional[torch.Tensor] = None  #: 3 × K pixels of the styles (palette term only)
+    directions: Optional[torch.Tensor] = None  #: 3 × P projection directions (palette term only)
+
+
+def _style_targets(model, config: StyleConfig, styles: list, blend: list) -> _StyleTargets:
+    """Σ blend · G/M per style layer for the whole of each style image, and the palette's pixels."""
+    grams_total = {name: 0 for name in config.style_layers}
     with torch.no_grad(), _autocast(config, styles[0].device.type):
         for style, weight in zip(styles, blend):
             if tiling.needs_tiling(tuple(style.shape[-2:]), config.tile_size):
@@ -81,12 +95,28 @@ def _style_targets(model, config: StyleConfig, styles: list, blend: list) -> dic
                 grams = {name: gram_per_position(feats[name]) for name in config.style_layers}
                 del feats
             for name in config.style_layers:
-                targets[name] = targets[name] + weight * grams[name]
+                grams_total[name] = grams_total[name] + weight * grams[name]
+    targets = _StyleTargets(grams_total)
+    if config.palette_weight > 0:
+        targets.pixels = torch.cat([_subsample(s, w) for s, w in zip(styles, blend) if w > 0], dim=1)
+        targets.directions = palette_directions(PALETTE_DIRECTIONS, styles[0].device)
     return targets
 
 
+def _subsample(style: torch.Tensor, share: float) -> torch.Tensor:
+    """3 × K pixels of a style image, K its pixel count times its blend ``share``: a blend of
+    several paintings gets a palette mixed in those proportions."""
+    flat = style.reshape(3, -1)
+    keep = max(1, round(flat.shape[1] * share))
+    return flat[:, torch.linspace(0, flat.shape[1] - 1, keep, device=flat.device).long()]
+
+
 class _Objective:
-    """Targets for one scale (or one tile of it) and the weighted loss of an image against them."""
+    """Targets for one scale (or one tile of it) and the weighted loss of an image against them.
+
+    ``evaluate`` is the interface the optimisation loop uses, the same as
+    :class:`tiling.TiledObjective`'s: (total, image gradient, content loss, style loss).
+    """
 
     def __init__(self, model, config: StyleConfig, content: torch.Tensor, style_targets: dict):
         self.model = model
@@ -97,6 +127,11 @@ class _Objective:
             feats = model(content, config.content_layers)
             self.content_targets = {k: v.detach() for k, v in feats.items()}
         self.style_targets = style_targets
+        self.palette = None
+        if style_targets.pixels is not None:
+            positions = content.shape[-1] * content.shape[-2]
+            self.palette = (palette_quantiles(style_targets.pixels, style_targets.directions, positions),
+                            style_targets.directions)
 
     def __call__(self, image: torch.Tensor, content_factor: float = 1.0, factor: float = 1.0):
         """(total, content, style); tiles scale the content term and the rest by their share."""
@@ -107,78 +142,22 @@ class _Objective:
             for name in self.config.content_layers
         )
         s_loss = sum(
-            self.layer_weights[name] * style_layer_loss(feats[name], self.style_targets[name])
+            self.layer_weights[name] * style_layer_loss(feats[name], self.style_targets.grams[name])
             for name in self.config.style_layers
         )
         rest = self.config.style_weight * s_loss
+        if self.palette is not None:
+            rest = rest + self.config.palette_weight * palette_loss(image, *self.palette)
         if self.config.tv_weight > 0:
             rest = rest + self.config.tv_weight * total_variation(image)
         total = (content_factor * self.config.content_weight) * c_loss + factor * rest
         return total, c_loss, s_loss
 
-
-class _DeviceLBFGS:
-    """:class:`ImageLBFGS`'s algorithm with every decision made by tensor operations.
-
-    The CPU version reads numbers back (``float(...)``, ``if ys > ...``), which on a GPU
-    would stall the queue several times a step; here nothing leaves the device, so the
-    host can queue the next step while the GPU works. Same steps: the first is steepest
-    descent scaled by 1/‖g‖₁, later ones the two-loop recursion with the last pair's
-    s·y/y·y scaling, every step capped at ``max_step`` per pixel, a non-finite loss goes
-    back to the last image and forgets the history. (A rejected pair keeps its slot with
-    ρ = 0 instead of being dropped.)
-    """
-
-    def __init__(self, image: torch.Tensor, history_size: int = 20, max_step: float = 0.3):
-        self.image = image
-        self.history_size = history_size
-        self.max_step = max_step
-        self.history: list = []  # (s, y, rho) with rho = 0 for pairs that were refused
-        self.previous = None  # (image, grad, usable) of the last step
-        zero = torch.zeros((), device=image.device)
-        self.gamma = zero + 1.0
-        self.have_history = zero > 0
-
-    def step(self, closure: Callable) -> torch.Tensor:
-        loss, grad = closure()
-        with torch.no_grad():
-            finite = torch.isfinite(loss) & torch.isfinite(grad).all()
-            grad = torch.where(finite, grad, torch.zeros_like(grad))
-            if self.previous is not None:
-                last_image, last_grad, usable = self.previous
-                s = self.image - last_image
-                y = grad - last_grad
-                ys = (y * s).sum()
-                yy = (y * y).sum()
-                accept = finite & usable & (ys > 1e-10)
-                rho = torch.where(accept, 1.0 / torch.where(accept, ys, torch.ones_like(ys)), torch.zeros_like(ys))
-                if len(self.history) == self.history_size:
-                    self.history.pop(0)
-                self.history.append((s, y, rho))
-                self.gamma = torch.where(accept, ys / yy.clamp_min(1e-30), self.gamma)
-                self.have_history = self.have_history | accept
-            # a non-finite evaluation forgets the curvature history (as ImageLBFGS does)
-            self.history = [(s, y, rho * finite) for s, y, rho in self.history]
-            self.have_history = self.have_history & finite
-            q = grad.clone()
-            alphas = []
-            for s, y, rho in reversed(self.history):
-                alpha = rho * (s * q).sum()
-                q.sub_(y * alpha)
-                alphas.append(alpha)
-            q.mul_(self.gamma)
-            for (s, y, rho), alpha in zip(self.history, reversed(alphas)):
-                beta = rho * (y * q).sum()
-                q.add_(s * (alpha - beta))
-            steepest = grad * (1.0 / grad.abs().sum().clamp_min(1e-12)).clamp(max=1.0)
-            direction = -torch.where(self.have_history, q, steepest)
-            largest = direction.abs().max()
-            direction.mul_((self.max_step / largest.clamp_min(1e-30)).clamp(max=1.0))
-            before = self.image.detach().clone()
-            back = self.previous[0] if self.previous is not None else before
-            self.image.copy_(torch.where(finite, before + direction, back))
-            self.previous = (before, grad, finite)
-        return loss
+    def evaluate(self, image: torch.Tensor):
+        image.grad = None
+        total, c_loss, s_loss = self(image)
+        total.backward()
+        return total.detach(), image.grad, c_loss.detach(), s_loss.detach()
 
 
 class _LossReadout:
@@ -244,8 +223,8 @@ def _resample_adam_state(optimizer: torch.optim.Adam, old: torch.Tensor, new: to
 
 
 def _initial_image(config: StyleConfig, content: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    if isinstance(config.init, str) and config.init == "content":
-        return content.clone()
+    if isinstance(config.init, str) and config.init in ("content", "recoloured"):
+        return content.clone()  # "recoloured": the caller already gave the recoloured photo
     if isinstance(config.init, str) and config.init == "noise":
         noise = torch.rand(content.shape, generator=generator, dtype=torch.float32)
         return noise.to(content.device)
@@ -291,7 +270,8 @@ def stylize(
     config.validate()
     device = available_device(config.device)
     try:
-        return _run(content, style, config, device, progress, cancel)
+        with interrupt.watching(cancel):
+            return _run(content, style, config, device, progress, cancel)
     except Exception as exc:
         if _is_out_of_memory(exc):
             if device.startswith("cuda"):
@@ -309,6 +289,7 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
     content_rgb, alpha = images.to_float_image(content, "content image")
     style_rgbs = [images.to_float_image(s, f"style image {i + 1}")[0] for i, s in enumerate(_as_style_list(style))]
     blend = _blend_weights(config, len(style_rgbs))
+    memory.check(content_rgb.shape[:2], [s.shape[:2] for s in style_rgbs], config, device)
 
     if config.preserve_colors == "luminance":
         work_content = colors.grey_as_rgb(colors.luminance(content_rgb))
@@ -322,9 +303,14 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
     seed = config.seed if config.seed is not None else secrets.randbits(31)
     generator = torch.Generator().manual_seed(int(seed))
     weights = load_weights(find_weights(config.weights, config.weights_source))
+    factors = None
+    if config.normalise:
+        factors = normalise.factors_for(weights, lambda: [images.to_tensor(a) for a in [work_content, *style_rgbs]])
     layers = list(config.content_layers) + list(config.style_layers)
     model = build_features(weights, layers, device, config.pooling, config.pool_rescale,
-                           config.first_padding, config.channels_last, config.fast_conv)
+                           config.first_padding, config.channels_last, config.fast_conv, factors)
+    if not config.compile:
+        interrupt.attach(model)
     model = _prepare_model(model, config, device)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
 
@@ -334,6 +320,12 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
     steps_per_scale = _steps_per_scale(config, len(sizes))
     total_steps = sum(steps_per_scale)
     full_content = images.to_tensor(work_content, device)
+    start_content = full_content
+    if config.init == "recoloured":
+        # not in the paper (noise start): the photo with the paintings' colour mean and covariance,
+        # so the optimiser spends its steps on brushwork instead of moving every pixel's colour
+        palette = np.concatenate([s.reshape(-1, 3) for s in style_rgbs])
+        start_content = images.to_tensor(colors.match_histogram(work_content, palette), device)
     style_tensors = [images.to_tensor(s, device) for s in style_rgbs]
 
     image: Optional[torch.Tensor] = None
@@ -344,9 +336,13 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
     step = 0
     last_values = [float("nan")] * 3
 
+    coarsest_style: list = []  # style loss at every step of the coarsest scale, for the stall check
+
     def report(scale_index: int, size: tuple, record_step: int, values: list, with_preview: bool) -> None:
         losses.append(values[0])
         last_values[:] = values
+        if scale_index == 1:
+            coarsest_style.append(values[2])
         if progress is None:
             return
         preview = None
@@ -363,17 +359,16 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
             styles_t.append(images.resize(style_t, style_size).contiguous(memory_format=memory_format))
         targets = _style_targets(model, config, styles_t, blend)
         del styles_t
-        tiled = None
-        objective = None
-        if tiling.needs_tiling(size, config.tile_size):
-            tiled = tiling.TiledObjective(lambda crop: _Objective(model, config, crop, targets), content_t,
-                                          int(config.tile_size), int(config.tile_overlap), config.content_reduction)
+        tiled = tiling.needs_tiling(size, config.tile_size)
+        if tiled:
+            objective = tiling.TiledObjective(lambda crop: _Objective(model, config, crop, targets), content_t,
+                                              int(config.tile_size), int(config.tile_overlap), config.content_reduction)
         else:
             objective = _Objective(model, config, content_t, targets)
         del content_t
 
         if image is None:
-            start = _initial_image(config, images.resize(full_content, size), generator)
+            start = _initial_image(config, images.resize(start_content, size), generator)
         else:
             start = images.resize(image.detach(), size)
         new_image = start.contiguous(memory_format=memory_format).requires_grad_(True)
@@ -383,8 +378,8 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
             else:
                 _resample_adam_state(optimizer, image, new_image)
         else:
-            history = 8 if tiled is not None else 20  # image-sized pairs: fewer when the image is huge
-            optimizer = (ImageLBFGS if device == "cpu" else _DeviceLBFGS)(new_image, history_size=history)
+            history = 8 if tiled else 20  # image-sized pairs: fewer when the image is huge
+            optimizer = ImageLBFGS(new_image, history_size=history)
         image = new_image
         if average is not None:
             average = images.resize(average, size)
@@ -394,15 +389,10 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
         terms = {}
 
         def evaluate():
-            image.grad = None
-            if tiled is not None:
-                total, grad, c_loss, s_loss = tiled.evaluate(image)
-                image.grad = grad
-            else:
-                total, c_loss, s_loss = objective(image)
-                total.backward()
-            terms["values"] = torch.stack([total.detach().float(), c_loss.detach().float(), s_loss.detach().float()])
-            return terms["values"][0], image.grad
+            total, grad, c_loss, s_loss = objective.evaluate(image)
+            image.grad = grad
+            terms["values"] = torch.stack([total.float(), c_loss.float(), s_loss.float()])
+            return terms["values"][0], grad
 
         for _ in range(scale_steps):
             if _cancel_requested(cancel):
@@ -424,10 +414,11 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
                 report(r_scale, r_size, r_step, values, r_preview)
         for (r_scale, r_size, r_step, r_preview), values in readout.ready(keep_last=False):
             report(r_scale, r_size, r_step, values, r_preview)
-        del objective, tiled
+        del objective
         if _cancel_requested(cancel):
             raise Cancelled()
     c_value, s_value = last_values[1], last_values[2]
+    warnings = _stall_warnings(config, coarsest_style)
 
     final = average if average is not None else image
     styled = images.to_numpy(final)
@@ -449,4 +440,26 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
         content_loss=c_value,
         style_loss=s_value,
         losses=losses,
+        warnings=warnings,
     )
+
+
+#: the style loss must fall below this fraction of the start image's within the coarsest scale
+STALL_RATIO = 0.5
+#: steps at the coarsest scale below which the check says nothing (too few to judge)
+STALL_MIN_STEPS = 10
+
+
+def _stall_warnings(config: StyleConfig, style_losses: list) -> list:
+    """A plain warning when the style did not take: the style loss hardly fell at the first scale.
+
+    (A scale-invariant optimiser should never stall; this catches the case if it ever does,
+    or if the settings leave the style no room, so the user is never handed their photo in silence.)
+    """
+    if config.style_weight <= 0 or len(style_losses) < STALL_MIN_STEPS or not style_losses[0] > 0:
+        return []
+    ratio = min(style_losses) / style_losses[0]
+    if ratio <= STALL_RATIO:
+        return []
+    return [f"The style hardly took hold: after {len(style_losses)} steps the style loss is still "
+            f"{ratio:.0%} of where it started. Raise the style strength or the number of steps."]

@@ -46,3 +46,27 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     dx = image[..., :, 1:] - image[..., :, :-1]
     dy = image[..., 1:, :] - image[..., :-1, :]
     return dx.pow(2).mean() + dy.pow(2).mean()
+
+
+def palette_directions(count: int, device="cpu") -> torch.Tensor:
+    """3 × count fixed unit directions in RGB space (the same every run, so L-BFGS sees one objective)."""
+    generator = torch.Generator().manual_seed(1234)
+    directions = torch.randn(3, count, generator=generator)
+    return (directions / directions.norm(dim=0, keepdim=True)).to(device)
+
+
+def palette_quantiles(pixels: torch.Tensor, directions: torch.Tensor, count: int) -> torch.Tensor:
+    """The target's sorted projections resampled to ``count`` quantiles (count × P)."""
+    projected = (pixels.reshape(3, -1).T.float() @ directions).sort(dim=0).values  # K × P
+    resampled = torch.nn.functional.interpolate(projected.T[None], size=count, mode="linear", align_corners=True)
+    return resampled[0].T.contiguous()
+
+
+def palette_loss(image: torch.Tensor, quantiles: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
+    """Sliced Wasserstein-2² between the image's RGB pixels and a painting's (Heitz et al. 2021).
+
+    Not in the 2015 paper: a palette term beside the Gram one, so the result takes the
+    painting's colour distribution, not only its correlations.
+    """
+    projected = (image.reshape(3, -1).T.float() @ directions).sort(dim=0).values
+    return (projected - quantiles).pow(2).mean()

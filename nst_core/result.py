@@ -36,6 +36,7 @@ class StyleResult:
     content_loss: float
     style_loss: float
     losses: list = field(default_factory=list)  #: total loss after every step
+    warnings: list = field(default_factory=list)  #: plain sentences about a result that may disappoint
 
     def to_uint8(self) -> np.ndarray:
         return np.round(np.clip(self.image, 0, 1) * 255.0).astype(np.uint8)

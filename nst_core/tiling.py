@@ -33,7 +33,7 @@ from typing import Callable, Dict, List, Sequence, Tuple
 
 import torch
 
-from .vgg import LAYER_NAMES, LAYER_INDEX
+from .architecture import LAYER_INDEX, LAYER_NAMES
 
 #: VGG19 halves the size at each of its pools; tiles start on this grid so pooling lines up.
 ALIGN = 16

@@ -24,29 +24,16 @@ import os
 # CLI); set OMP_WAIT_POLICY yourself to override.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from typing import Iterable, Sequence  # noqa: E402
+from typing import Iterable, Optional, Sequence  # noqa: E402
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
+from . import normalise  # noqa: E402
 from .errors import BadConfig  # noqa: E402
-from .weights import CONV_NAMES, VGGWeights
-
-
-def _layer_names() -> tuple:
-    names = []
-    for conv in CONV_NAMES:
-        block, index = conv[4], conv[6]
-        names += [conv, f"relu{block}_{index}"]
-        if conv in ("conv1_2", "conv2_2", "conv3_4", "conv4_4", "conv5_4"):
-            names.append(f"pool{block}")
-    return tuple(names)
-
-
-#: Every addressable layer, in forward order: conv1_1, relu1_1, conv1_2, ..., pool5.
-LAYER_NAMES = _layer_names()
-LAYER_INDEX = {name: i for i, name in enumerate(LAYER_NAMES)}
+from .architecture import LAYER_INDEX, LAYER_NAMES  # noqa: E402
+from .weights import VGGWeights  # noqa: E402
 
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -183,7 +170,9 @@ class VGGFeatures(nn.Module):
         pool_rescale: bool = False,
         first_padding: str = "zeros",
         winograd: bool = False,
+        factors: Optional[dict] = None,
     ):
+        """``factors``: mean activation per filter (nst_core/normalise.py) for the paper's normalised network."""
         super().__init__()
         check_layers([last_layer])
         if pooling not in ("avg", "max"):
@@ -191,11 +180,12 @@ class VGGFeatures(nn.Module):
         if first_padding not in ("zeros", "replicate"):
             raise BadConfig(f"Unknown padding '{first_padding}': use zeros or replicate.")
         self.preprocess = Preprocess(weights.source)
+        convs = normalise.apply(weights, factors) if factors is not None else weights.convs
         self.names: list = []
         layers = []
         for name in LAYER_NAMES[: LAYER_INDEX[last_layer] + 1]:
             if name.startswith("conv"):
-                weight, bias = weights.convs[name]
+                weight, bias = convs[name]
                 padding_mode = first_padding if name == "conv1_1" else "zeros"
                 conv = nn.Conv2d(weight.shape[1], weight.shape[0], 3, padding=1, padding_mode=padding_mode)
                 with torch.no_grad():
@@ -243,19 +233,21 @@ def build_features(
     first_padding: str = "zeros",
     channels_last: bool = False,
     fast_conv: bool = False,
+    factors: Optional[dict] = None,
 ) -> VGGFeatures:
     """A network truncated after the deepest of ``layers``, cached so repeated runs reuse it.
 
-    ``fast_conv`` on the CPU uses NNPACK's Winograd convolutions where they work here.
+    ``fast_conv`` on the CPU uses NNPACK's Winograd convolutions where they work here;
+    ``factors`` normalise it as in the paper (nst_core/normalise.py).
     """
     layers = list(layers)
     check_layers(layers)
     last = max(layers, key=LAYER_INDEX.__getitem__)
     winograd = bool(fast_conv) and str(device).startswith("cpu") and winograd_available()
-    key = (id(weights), last, pooling, pool_rescale, first_padding, device, channels_last, winograd)
+    key = (id(weights), last, pooling, pool_rescale, first_padding, device, channels_last, winograd, id(factors))
     model = _MODELS.get(key)
     if model is None:
-        model = VGGFeatures(weights, last, pooling, pool_rescale, first_padding, winograd).to(device)
+        model = VGGFeatures(weights, last, pooling, pool_rescale, first_padding, winograd, factors).to(device)
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
         _MODELS.clear()  # keep one network warm, not one per setting ever used

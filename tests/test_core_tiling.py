@@ -6,8 +6,7 @@ from PIL import Image
 
 import nst_core.engine as engine
 from nst_core import StyleConfig, stylize, tiling
-from nst_core.engine import _DeviceLBFGS, _steps_per_scale
-from nst_core.lbfgs import ImageLBFGS
+from nst_core.engine import _steps_per_scale
 from nst_core.losses import gram_per_position
 from nst_core.vgg import VGGFeatures, build_features, winograd_available
 from nst_core.weights import find_weights, load_weights
@@ -219,43 +218,6 @@ def test_fast_conv_is_used_on_the_cpu_and_can_be_switched_off(caffe):
     has_winograd = any(type(layer).__name__ == "WinogradConv" for layer in fast.layers)
     assert has_winograd == winograd_available()
     assert not any(type(layer).__name__ == "WinogradConv" for layer in plain.layers)
-
-
-def _quadratic(seed: int = 0):
-    generator = torch.Generator().manual_seed(seed)
-    scale = torch.rand(1, 3, 8, 8, generator=generator) * 9 + 1
-    target = torch.rand(1, 3, 8, 8, generator=generator)
-
-    def closure_for(image, poison_at=None, calls=[0]):
-        def closure():
-            calls[0] += 1
-            with torch.no_grad():
-                loss = 0.5 * (scale * (image - target) ** 2).sum() + 0.1 * ((image - target) ** 4).sum()
-                grad = scale * (image - target) + 0.4 * (image - target) ** 3
-            if poison_at is not None and calls[0] == poison_at:
-                return loss * float("nan"), grad
-            return loss, grad
-        return closure
-
-    return closure_for
-
-
-@pytest.mark.parametrize("poison_at", [None, 6])
-def test_sync_free_lbfgs_takes_the_same_steps(poison_at):
-    """The GPU optimiser (no host round trips) follows the CPU one, on the CPU."""
-    closure_for = _quadratic()
-    start = torch.full((1, 3, 8, 8), 0.5)
-    images, optimisers = [], []
-    for kind in (ImageLBFGS, _DeviceLBFGS):
-        image = start.clone()
-        optimiser = kind(image)
-        closure = closure_for(image, poison_at, [0])
-        for _ in range(15):
-            optimiser.step(closure)
-        images.append(image)
-        optimisers.append(optimiser)
-    assert torch.isfinite(images[1]).all()
-    assert torch.allclose(images[0], images[1], atol=1e-5)
 
 
 def test_losses_are_read_at_once_on_the_cpu():

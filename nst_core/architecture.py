@@ -1,0 +1,33 @@
+"""VGG19's layer table, written once (configuration "E" of Simonyan & Zisserman 2014).
+
+Every name, channel count and index the engine uses is derived from :data:`CFG`: conv
+names as in the paper (``conv<block>_<n>``), the ReLU after each conv, one pool per block,
+and the positions of the convs inside torchvision's ``vgg19().features``.
+"""
+from __future__ import annotations
+
+#: output channels of each 3×3 conv, "M" = 2×2 pooling (ends a block)
+CFG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
+
+
+def _derive() -> tuple:
+    convs, channels, layers, torchvision_indices = [], {}, [], []
+    block, n, torchvision_index = 1, 1, 0
+    for entry in CFG:
+        if entry == "M":
+            layers.append(f"pool{block}")
+            block, n, torchvision_index = block + 1, 1, torchvision_index + 1
+            continue
+        name = f"conv{block}_{n}"
+        convs.append(name)
+        channels[name] = entry
+        layers += [name, f"relu{block}_{n}"]
+        torchvision_indices.append(torchvision_index)
+        n, torchvision_index = n + 1, torchvision_index + 2  # conv, then its ReLU
+    return tuple(convs), channels, tuple(layers), tuple(torchvision_indices)
+
+
+#: the 16 conv layers in order; out channels of each; every addressable layer in forward order
+#: (conv1_1, relu1_1, conv1_2, relu1_2, pool1, …, pool5); the convs' indices in torchvision's features
+CONV_NAMES, CONV_CHANNELS, LAYER_NAMES, TORCHVISION_CONV_INDICES = _derive()
+LAYER_INDEX = {name: i for i, name in enumerate(LAYER_NAMES)}
