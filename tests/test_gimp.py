@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -226,3 +227,108 @@ finish(dict(before=before, missing=missing, none=none, after_missing=after_missi
     assert status == "execution-error"
     assert "indexed" in message and "Image ▸ Mode ▸ RGB" in message and "\n" not in message
     assert data["indexed_after"] == data["indexed_before"]
+
+
+# --- the GUI under Xvfb ----------------------------------------------------------------
+
+class Xvfb:
+    """A private X server: -displayfd picks a free display and tells us which, so two runs
+    never share one (a chroot does not keep X programs apart)."""
+
+    def __init__(self) -> None:
+        read, write = os.pipe()
+        self.process = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x900x24",
+                                         "-nolisten", "tcp"], pass_fds=(write,), stderr=subprocess.DEVNULL)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            number = pipe.readline().strip()
+        if not number.isdigit():
+            self.process.kill()
+            raise RuntimeError("Xvfb did not start")
+        self.display = f":{number}"
+
+    def tool(self, *args, timeout: float = 60) -> str:
+        """Run an X program of the chroot (xdotool, python3) against this display."""
+        result = subprocess.run(["chroot", str(ROOT), "env", "-i", f"DISPLAY={self.display}", "PATH=/usr/bin:/bin",
+                                 "timeout", str(int(timeout)), *args], capture_output=True, text=True, timeout=timeout + 10)
+        if result.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed: {result.stderr.strip()[-500:]}")
+        return result.stdout
+
+    def screenshot(self, inside: str, window: str) -> None:
+        """Save ``window`` as a PNG (GDK, from the chroot's PyGObject)."""
+        geometry = self.tool("xdotool", "getwindowgeometry", "--shell", window)
+        values = dict(line.split("=") for line in geometry.split())
+        self.tool("python3", "-c", (
+            "import gi; gi.require_version('Gdk', '3.0'); from gi.repository import Gdk\n"
+            f"x, y, w, h = {values['X']}, {values['Y']}, {values['WIDTH']}, {values['HEIGHT']}\n"
+            "Gdk.pixbuf_get_from_window(Gdk.get_default_root_window(), x, y, w, h)"
+            f".savev({inside!r}, 'png', [], [])\n"))
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def wait_for(path: Path, text: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            return True
+        time.sleep(0.3)
+    return False
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is needed for the GUI test (apt install xvfb)")
+def test_gui_dialog_styles_and_one_ctrl_z_undoes_it(batch):
+    """The real dialog (style file, thumbnail, preset) opens from the menu procedure, OK styles
+    the layer, and one Ctrl+Z in the image window removes the whole result."""
+    xvfb = Xvfb()
+    try:
+        state = batch.host / "state"
+        body = f"""
+import time
+image = load({PHOTO!r}, 96)
+layer = image.get_layers()[0]
+Gimp.Display.new(image)
+Gimp.displays_flush()
+before = tree(image)
+open({batch.inside + '/state'!r}, "w").write("dialog")
+status, error = call(image, [layer], {STYLE!r}, run_mode=Gimp.RunMode.INTERACTIVE, steps=4, size=64, seed=1)
+styled = tree(image)
+open({batch.inside + '/state'!r}, "w").write("styled")
+deadline = time.time() + 90
+while time.time() < deadline and len(image.get_layers()) > 1:
+    time.sleep(0.3)
+finish(dict(status=status, error=error, before=before, styled=styled, undone=tree(image)))
+"""
+        runner = __import__("threading").Thread(
+            target=lambda: setattr(batch, "data", batch.run(body, program="gimp-3.0", env={"DISPLAY": xvfb.display},
+                                                            extra=("--no-splash",))), daemon=True)
+        runner.start()
+        assert wait_for(state, "dialog", 120), "GIMP did not start"
+        dialog = xvfb.tool("xdotool", "search", "--sync", "--name", "^Neural Style Transfer$", timeout=90).split()[0]
+        time.sleep(1.5)  # let it draw the thumbnail
+        xvfb.screenshot(batch.inside + "/dialog.png", dialog)
+        shot = os.environ.get("NST_GIMP_DIALOG_SCREENSHOT")
+        if shot:
+            shutil.copy(batch.host / "dialog.png", shot)
+        xvfb.tool("xdotool", "windowfocus", "--sync", dialog)
+        xvfb.tool("xdotool", "key", "--clearmodifiers", "Return")  # OK is the default button
+        assert wait_for(state, "styled", 180), "the dialog's OK did not finish styling"
+        image_window = xvfb.tool("xdotool", "search", "--name", r"\[Untitled\].* – GIMP$").split()[0]
+        xvfb.tool("xdotool", "windowfocus", "--sync", image_window)
+        time.sleep(0.5)
+        xvfb.tool("xdotool", "key", "--clearmodifiers", "ctrl+z")
+        runner.join(TIMEOUT)
+        data = batch.data
+    finally:
+        xvfb.close()
+    assert (batch.host / "dialog.png").stat().st_size > 5000
+    assert data["status"] == "success", data["error"]
+    assert [layer["name"] for layer in data["styled"]] == [styled_name("Background"), "Background"]
+    assert data["styled"][1] == data["before"][0]
+    assert data["undone"] == data["before"]  # one Ctrl+Z: the result is gone, the source as it was
