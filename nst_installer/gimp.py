@@ -241,6 +241,7 @@ def install(opts, host: Host, out: TextIO, source_root: Path) -> int:
                   f"{' '.join(opts.packages + opts.no_deps_packages)} into it\n")
         out.write(f"  write {layout.engine_file} and {layout.manifest}\n")
         return 0
+    linked = install_engine(opts, host, layout, out) if opts.link_env else None  # checked before writing
     old = load_manifest(layout.manifest)
     created = files.make_dirs(layout.folder)
     created_dirs = list(old.created_dirs) if old else []
@@ -248,7 +249,7 @@ def install(opts, host: Host, out: TextIO, source_root: Path) -> int:
     # recorded first, so even an interrupted install can be removed with --uninstall
     early = GimpManifest(str(layout.config_dir), "pending", "", created_dirs)
     files.write_file(layout.manifest, _json(early.__dict__))
-    mode, python = install_engine(opts, host, layout, out)
+    mode, python = linked or install_engine(opts, host, layout, out)
     if mode == "link-env" and layout.env.exists():
         files.remove_paths([layout.env])  # an earlier default install's environment
     files.replace_tree(sources.package, layout.package)

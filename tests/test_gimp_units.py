@@ -1,0 +1,124 @@
+"""The GIMP plug-in's parts that need no GIMP: the .npy files, the engine worker (real
+engine, real weights, small images) and install.py --gimp."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gimp_plugin import PRESETS, npy
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_presets_are_the_engines():
+    import nst_core
+
+    assert set(PRESETS) == set(nst_core.PRESETS)
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 4), (7, 2)])
+def test_npy_files_round_trip_with_numpy(tmp_path, shape):
+    values = np.random.default_rng(0).random(shape, dtype=np.float32)
+    npy.write(str(tmp_path / "a.npy"), values.tobytes(), shape)
+    assert np.array_equal(np.load(tmp_path / "a.npy"), values)
+    np.save(tmp_path / "b.npy", values)
+    data, read_shape = npy.read(str(tmp_path / "b.npy"))
+    assert read_shape == shape and data == values.tobytes()
+
+
+class Worker:
+    def __init__(self, tmp_path: Path, style: str, steps: int = 30) -> None:
+        rgba = np.concatenate([np.random.default_rng(1).random((40, 56, 3), dtype=np.float32),
+                               np.ones((40, 56, 1), np.float32)], axis=2)
+        np.save(tmp_path / "in.npy", rgba)
+        self.output = tmp_path / "out.npy"
+        self.request = {"style": style, "preset": "fast", "options": {"steps": steps, "size": 48, "seed": 0},
+                        "workdir": str(tmp_path), "jobs": [{"input": str(tmp_path / "in.npy"), "mask": None,
+                                                            "output": str(self.output)}]}
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        self.process = subprocess.Popen([sys.executable, "-m", "gimp_plugin.worker"], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        self.process.stdin.write(json.dumps(self.request) + "\n")
+        self.process.stdin.flush()
+
+    def event(self) -> dict:
+        return json.loads(self.process.stdout.readline() or "{}")
+
+    def until(self, kind: str) -> dict:
+        while True:
+            event = self.event()
+            if event.get("event") in (kind, None, "error", "finished", "cancelled"):
+                return event
+
+
+def test_worker_styles_and_reports_progress(tmp_path, style_path):
+    worker = Worker(tmp_path, str(style_path), steps=3)
+    assert worker.until("ready")["event"] == "ready"
+    assert worker.until("progress")["total"] >= 3
+    assert worker.until("finished")["event"] == "finished"
+    assert worker.process.wait(60) == 0
+    out = np.load(worker.output)
+    assert out.shape == (40, 56, 4) and np.allclose(out[:, :, 3], 1.0)
+
+
+def test_worker_cancel_stops_within_a_step(tmp_path, style_path):
+    worker = Worker(tmp_path, str(style_path))
+    assert worker.until("progress")["event"] == "progress"
+    worker.process.stdin.write("cancel\n")
+    worker.process.stdin.flush()
+    assert worker.until("cancelled")["event"] == "cancelled"
+    assert worker.process.wait(60) == 0 and not worker.output.exists()
+
+
+def test_worker_stops_and_cleans_up_when_the_plugin_goes_away(tmp_path, style_path):
+    worker = Worker(tmp_path, str(style_path))
+    assert worker.until("progress")["event"] == "progress"
+    worker.process.stdin.close()  # what GIMP killing the plug-in looks like to the worker
+    assert worker.process.wait(60) == 0
+    assert not tmp_path.exists()
+
+
+def test_worker_reports_engine_problems_in_one_line(tmp_path):
+    (tmp_path / "not-an-image.jpg").write_text("hello")
+    worker = Worker(tmp_path, str(tmp_path / "not-an-image.jpg"))
+    event = worker.until("finished")
+    assert event["event"] == "error" and "\n" not in event["message"] and "Traceback" not in event["message"]
+    worker.process.wait(60)
+
+
+def run_installer(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "install.py"), *args], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_install_check_uninstall_gimp(tmp_path):
+    gimp_dir = tmp_path / "GIMP" / "3.0"
+    done = run_installer("--gimp", "--gimp-dir", str(gimp_dir), "--link-env", sys.prefix)
+    assert done.returncode == 0, done.stderr
+    folder = gimp_dir / "plug-ins" / "neural_style_transfer"
+    entry = folder / "neural_style_transfer.py"
+    assert entry.is_file() and os.access(entry, os.X_OK)
+    assert (folder / "gimp_plugin" / "worker.py").is_file() and (folder / "nst_core" / "engine.py").is_file()
+    assert json.loads((folder / "engine.json").read_text())["python"].startswith(sys.prefix)
+    check = run_installer("--gimp", "--check", "--gimp-dir", str(gimp_dir))
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "torch" in check.stdout and "weights" in check.stdout
+    gone = run_installer("--gimp", "--uninstall", "--gimp-dir", str(gimp_dir))
+    assert gone.returncode == 0, gone.stderr
+    assert not tmp_path.joinpath("GIMP").exists()  # the folders it created are gone too
+    again = run_installer("--gimp", "--check", "--gimp-dir", str(gimp_dir))
+    assert again.returncode == 1 and "install.py --gimp" in again.stdout
+
+
+def test_install_gimp_refuses_an_environment_without_torch(tmp_path):
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    done = run_installer("--gimp", "--gimp-dir", str(tmp_path / "g"), "--link-env", str(env))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "lacks torch" in done.stderr
+    assert not (tmp_path / "g").exists()  # nothing written
