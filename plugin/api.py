@@ -19,6 +19,8 @@ before anything in the document changes.
 """
 from __future__ import annotations
 
+import sys
+
 from . import bootstrap
 
 bootstrap.install()
@@ -28,13 +30,35 @@ from . import engine_bridge, errors  # noqa: E402  (jobs needs numpy: imported a
 
 def stylize_layers(document=None, nodes=None, style=None, preset: str = "fast", *,
                    use_selection: bool = True, progress=None, cancel=None, **options) -> list:
-    """Style ``nodes`` of ``document`` with ``style`` and insert one result layer per node."""
+    """Style ``nodes`` of ``document`` with ``style`` and insert one result layer per node.
+
+    Raises only ``nst_core.NSTError`` / ``neural_style.errors.PluginError`` (one plain
+    sentence) or ``nst_core.Cancelled``; anything unforeseen becomes an
+    ``errors.Unexpected`` with the same kind of sentence, and the document is unchanged.
+    """
+    nst_core = None
+    try:
+        return _stylize_layers(document, nodes, style, preset, use_selection, progress, cancel, options)
+    except errors.PluginError:
+        raise
+    except MemoryError:
+        raise errors.Unexpected(errors.out_of_memory("cpu")) from None
+    except Exception as error:
+        nst_core = sys.modules.get("nst_core")
+        if nst_core is not None and isinstance(error, (nst_core.NSTError, nst_core.Cancelled)):
+            raise
+        raise errors.Unexpected(errors.unexpected(error)) from error
+
+
+def _stylize_layers(document, nodes, style, preset, use_selection, progress, cancel, options) -> list:
     if document is None:
         from krita import Krita
 
         document = Krita.instance().activeDocument()
     if document is None:
         raise errors.no_document()
+    if not (hasattr(document, "rootNode") and hasattr(document, "waitForDone")):
+        raise errors.not_a_document(document)
     nst_core = engine_bridge.load()  # a plain-words EngineMissing if numpy/torch/nst_core are absent
     from . import jobs
 
@@ -44,9 +68,13 @@ def stylize_layers(document=None, nodes=None, style=None, preset: str = "fast", 
         nodes = [nodes]
     if not nodes:
         raise errors.no_layer()
+    if not isinstance(preset, str) or preset not in nst_core.PRESETS:
+        raise nst_core.BadConfig(f"Unknown preset {preset!r}: use one of {', '.join(nst_core.PRESETS)}.")
 
     options.setdefault("preview_every", 0)
     config = engine_bridge.build_config(nst_core, preset, **options)
+    for node in nodes:  # every node checked before anything is read or run
+        jobs.check_node(document, node)
     style_source = jobs.resolve_style(document, style)
     document.waitForDone()
     prepared = [jobs.prepare(document, node, style_source.label, use_selection) for node in nodes]

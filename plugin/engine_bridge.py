@@ -35,6 +35,7 @@ def load():
     """Import and return ``nst_core``; raises :class:`errors.EngineMissing` in plain words."""
     bootstrap.install()
     try:
+        importlib.import_module("nst_core.engine")  # the package itself is lazy: load numpy and torch now
         return importlib.import_module("nst_core")
     except ImportError as error:
         missing = getattr(error, "name", None) or "nst_core"
@@ -53,9 +54,15 @@ def build_config(nst_core, preset: str = "fast", **options: Any):
     preset's value"; ``preserve_colors="none"`` means off.
     """
     options = dict(options)
-    strength = float(options.pop("style_strength", 1.0) or 1.0)
+    raw_strength = options.pop("style_strength", 1.0)
+    try:
+        strength = float(raw_strength or 1.0)
+    except (TypeError, ValueError):
+        raise nst_core.BadConfig(f"Style strength {raw_strength!r} is not a number: use a value above 0, e.g. 1.") from None
+    if strength != strength or strength in (float("inf"), float("-inf")):
+        raise nst_core.BadConfig(f"Style strength {raw_strength!r} is not a finite number: use a value above 0, e.g. 1.")
     for key in ("steps", "size"):
-        if options.get(key) in (None, 0, "", "preset"):
+        if isinstance(options.get(key), (type(None), int, float, str)) and options.get(key) in (None, 0, "", "preset"):
             options.pop(key, None)
     if options.get("preserve_colors") in ("", "none", "off", False):
         options["preserve_colors"] = None

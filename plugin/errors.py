@@ -100,6 +100,31 @@ def style_is_target(name: str) -> NoStyle:
     return NoStyle(f"The layer '{name}' cannot be both the style and the layer to style: pick another style.")
 
 
+def not_a_style(style) -> NoStyle:
+    return NoStyle(f"The style {type(style).__name__} {str(style)[:60]!r} is neither an image file nor a layer: "
+                   "give the path of an image file or a layer (krita.Node) of the document.")
+
+
+def not_a_node(node) -> NoLayer:
+    return NoLayer(f"{type(node).__name__} {str(node)[:60]!r} is not a layer: give a layer (krita.Node) of the "
+                   "document, e.g. document.activeNode().")
+
+
+def root_node() -> NoLayer:
+    return NoLayer("The root node holds the whole image, not a layer: give one of its layers, "
+                   "e.g. document.topLevelNodes()[0].")
+
+
+def not_in_document(name: str, document: str, what: str = "layer") -> NoLayer:
+    return NoLayer(f"The {what} '{name}' is not in the document '{document}': give a layer of that document "
+                   "(or pass the layer's own document).")
+
+
+def not_a_document(document) -> NoDocument:
+    return NoDocument(f"{type(document).__name__} {str(document)[:60]!r} is not a document: give a krita.Document, "
+                      "e.g. Krita.instance().activeDocument().")
+
+
 def layer_gone(name: str) -> LayerGone:
     return LayerGone(f"The layer '{name}' was deleted while it was being styled, so no result was added for it.")
 
@@ -114,6 +139,10 @@ def out_of_memory(device: str, detail: str = "") -> str:
     if device and device != "cpu":
         message += " or on the CPU"
     return message + "."
+
+
+class Unexpected(PluginError):
+    kind = "unexpected"
 
 
 def unexpected(error: BaseException) -> str:

@@ -1,6 +1,8 @@
 """The Krita Extension: the *Tools ▸ Scripts ▸ Neural Style Transfer…* action and its dialog."""
 from __future__ import annotations
 
+import sys
+
 from krita import Extension, Krita
 from PyQt5.QtWidgets import QMessageBox
 
@@ -115,6 +117,13 @@ class NeuralStyleExtension(Extension):
             document.waitForDone()
             layer_jobs = [jobs.prepare(document, node, style.label) for node in nodes]
         except errors.PluginError as error:
+            dialog.show_problem(str(error))
+            return
+        except Exception as error:  # nst_core.BadImage (a style file over the pixel budget, unreadable)
+            nst_core = sys.modules.get("nst_core")
+            if nst_core is None or not isinstance(error, nst_core.NSTError):
+                dialog.show_problem(errors.unexpected(error))
+                return
             dialog.show_problem(str(error))
             return
         dialog.accept()

@@ -48,12 +48,34 @@ def is_mask(node) -> bool:
     return node.type() in MASK_TYPES
 
 
+def _limits():
+    """nst_core.limits (Pillow only, no torch: cheap on the GUI thread), or None if absent."""
+    try:
+        from nst_core import limits
+    except ImportError:
+        return None
+    return limits
+
+
+def check_pixel_budget(width: int, height: int, what: str) -> None:
+    """Refuse an area over the engine's pixel budget before a byte of it is read."""
+    limits = _limits()
+    if limits is not None:
+        limits.check_pixels(width, height, what)
+
+
 def style_from_path(path: str) -> StyleSource:
+    """The style file, after checking from its header that it is readable and within the pixel budget."""
     if not path:
         raise errors.no_style()
-    path = os.path.expanduser(str(path))
+    if not isinstance(path, (str, os.PathLike)):
+        raise errors.no_style()
+    path = os.path.expanduser(os.fspath(path))
     if not os.path.isfile(path):
         raise errors.style_file_missing(path)
+    limits = _limits()
+    if limits is not None:
+        limits.check_image_file(path, "style image")  # nst_core.BadImage in plain words
     return StyleSource(path, os.path.splitext(os.path.basename(path))[0])
 
 
@@ -63,6 +85,7 @@ def style_from_node(document, node) -> StyleSource:
     rect = layers.node_rect(node)
     if rect.empty:
         raise errors.empty_layer(node.name())
+    check_pixel_budget(rect.width, rect.height, f"style layer '{node.name()}'")
     values = layers.read_pixels(node, rect, fmt)
     alpha = values[:, :, -1:].clip(0.0, 1.0)
     rgb = layers.to_engine(values, fmt) * alpha + (1.0 - alpha)
@@ -79,20 +102,35 @@ def resolve_style(document, style) -> StyleSource:
         return style_from_path(os.fspath(style))
     if hasattr(style, "pixelData") and hasattr(style, "uniqueId"):
         return style_from_node(document, style)
-    raise errors.no_style()
+    raise errors.not_a_style(style)
+
+
+def check_node(document, node, what: str = "layer") -> None:
+    """``node`` is a layer of ``document`` (not its root, not another document's), else a PluginError."""
+    if node is None:
+        raise errors.no_layer()
+    if not (hasattr(node, "uniqueId") and hasattr(node, "parentNode") and hasattr(node, "pixelData")):
+        raise errors.not_a_node(node)
+    if node.parentNode() is None:
+        if layers.find_node(document, node.uniqueId()) is not None:
+            raise errors.root_node()
+        raise errors.not_in_document(node.name(), document.name() or "untitled", what)
+    if layers.find_node(document, node.uniqueId()) is None:
+        raise errors.not_in_document(node.name(), document.name() or "untitled", what)
 
 
 def prepare(document, node, style_label: str, use_selection: bool = True) -> LayerJob:
     """Read ``node`` for styling (GUI thread). Raises a PluginError in plain words."""
-    if node is None:
-        raise errors.no_layer()
+    check_node(document, node)
     if is_mask(node):
         raise errors.UnsupportedLayer(f"'{node.name()}' is a mask, not a layer: select the layer above it instead.")
     name = node.name()
     fmt = layers.pixel_format(node, name)
     rect = layers.work_rect(document, node, use_selection)
+    check_pixel_budget(rect.width, rect.height, f"layer '{name}'" + (" (its selected area)" if use_selection and
+                                                                    layers.selection_rect(document) else ""))
     values = layers.read_pixels(node, rect, fmt)
-    alpha = np.ascontiguousarray(values[:, :, -1])
+    alpha = np.ascontiguousarray(np.nan_to_num(values[:, :, -1], nan=0.0, posinf=1.0, neginf=0.0))
     if not np.any(alpha > 0):
         raise errors.empty_layer(name)
     mask = layers.selection_mask(document, rect) if use_selection else None
@@ -112,8 +150,27 @@ def style_job(nst_core, job: LayerJob, style: StyleSource, config, progress=None
     pad_y, pad_x = max(0, MIN_SIDE - height), max(0, MIN_SIDE - width)
     if pad_y or pad_x:  # a tiny layer or selection: pad by repeating its edges, crop after
         content = np.pad(content, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
+    config = capped_config(config, *content.shape[:2])
     result = nst_core.stylize(content, style.image, config, progress=progress, cancel=cancel)
     return layers.compose(result.image[:height, :width], job.alpha, job.mask, job.fmt)
+
+
+def capped_config(config, height: int, width: int):
+    """``config`` with its working size lowered to what a ``height`` × ``width`` result can use.
+
+    The result is scaled back to the layer, so a 96-px layer styled at 8192 px would cost
+    minutes and gigabytes for nothing: the working size is capped at twice the layer's
+    long side (or 512 px, whichever is more) — see ``nst_core.limits.working_size_cap``.
+    """
+    limits = _limits()
+    if limits is None or not getattr(config, "size", None):
+        return config
+    cap = limits.working_size_cap(height, width)
+    if int(config.size) <= cap:
+        return config
+    import dataclasses
+
+    return dataclasses.replace(config, size=cap)
 
 
 def check_alive(job: LayerJob):

@@ -13,7 +13,7 @@ Pixel layouts of ``Node.pixelData`` in Krita 5.1 (checked in kritarunner):
 Linear-light profiles (Krita's default for 16-bit integer and float RGB, e.g.
 ``sRGB-elle-V2-g10.icc``) are encoded with the sRGB curve before the engine sees them and
 decoded afterwards, since the VGG network was trained on sRGB-encoded photos. Float values
-outside 0–1 (HDR) are clipped for the engine. Alpha never goes through the engine: the
+outside 0–1 (HDR) are clipped for the engine, NaN counts as 0 and ±inf as 1 / 0. Alpha never goes through the engine: the
 source's alpha is written back unchanged (times the selection, if there is one).
 """
 from __future__ import annotations
@@ -153,6 +153,8 @@ def srgb_decode(encoded: np.ndarray) -> np.ndarray:
 def to_engine(values: np.ndarray, fmt: PixelFormat) -> np.ndarray:
     """Canonical float pixels -> H×W×3 float32 sRGB-encoded RGB in 0–1 for the engine."""
     colour = values[:, :, :-1]
+    if not fmt.is_integer:  # a float layer may hold NaN or ±inf (e.g. from a filter): black / white
+        colour = np.nan_to_num(colour, nan=0.0, posinf=1.0, neginf=0.0)
     if fmt.model == "GRAYA":
         colour = np.repeat(colour, 3, axis=2)
     colour = srgb_encode(colour) if fmt.linear else np.clip(colour, 0.0, 1.0)
@@ -259,18 +261,16 @@ def new_result_node(document, source, name: str, fmt: PixelFormat, rect: Rect, d
     """A filled paint layer, not yet in the tree, in ``fmt``'s colour space at the source's offset.
 
     ``createNode`` makes a layer in the image's colour space. When the source's differs,
-    converting the new layer with ``setColorSpace`` would push a (hidden) "convert" step on
-    the undo stack even though the layer is not in the tree yet; a plain paint layer is
-    therefore duplicated (no undo step) and emptied instead. Only a layer with masks or
-    animation frames in a foreign colour space falls back to ``setColorSpace``.
+    every way of changing a layer of this image pushes a step on its undo stack, even
+    while the layer is not in the tree (``setColorSpace`` a "Convert Layer Color Space",
+    ``setBlendingMode`` on a duplicate a "Composition Mode Change"). So the layer is made
+    in a scratch document created in that colour space (its own undo stack, closed at
+    once): adding it here is then the run's only undo step, "Add Layer".
     """
     node = document.createNode(name, "paintlayer")
     same_space = (node.colorModel(), node.colorDepth(), node.colorProfile()) == (fmt.model, fmt.depth, fmt.profile)
     if not same_space:
-        if source.type() == "paintlayer" and not source.childNodes() and not source.animated():
-            node = _emptied_duplicate(source, name)
-        else:
-            node.setColorSpace(fmt.model, fmt.depth, fmt.profile)
+        node = _node_in_space(name, fmt, document.resolution())
     if source.type() == "paintlayer":
         position = source.position()
         if (node.position().x(), node.position().y()) != (position.x(), position.y()):
@@ -279,25 +279,19 @@ def new_result_node(document, source, name: str, fmt: PixelFormat, rect: Rect, d
     return node
 
 
-def _emptied_duplicate(source, name: str):
-    """``source.duplicate()`` renamed, with default layer properties and no pixels.
+def _node_in_space(name: str, fmt: PixelFormat, resolution) -> object:
+    """A new, empty paint layer in ``fmt``'s colour space, made in a scratch document."""
+    from krita import Krita
 
-    Setters run only when a value differs: some of them (the blending mode) are undoable
-    commands in Krita.
-    """
-    node = source.duplicate()
-    node.setName(name)
-    defaults = (("opacity", "setOpacity", 255), ("visible", "setVisible", True), ("locked", "setLocked", False),
-                ("alphaLocked", "setAlphaLocked", False), ("inheritAlpha", "setInheritAlpha", False),
-                ("colorLabel", "setColorLabel", 0), ("blendingMode", "setBlendingMode", "normal"))
-    for getter, setter, value in defaults:
-        if getattr(node, getter)() != value:
-            getattr(node, setter)(value)
-    bounds = node_rect(node)
-    if not bounds.empty:
-        fmt = pixel_format(node, name)
-        write_pixels(node, bounds, bytes(bounds.width * bounds.height * fmt.bytes_per_pixel))
-    return node
+    scratch = Krita.instance().createDocument(1, 1, "neural-style-scratch", fmt.model, fmt.depth, fmt.profile,
+                                              float(resolution or 72.0))
+    try:
+        node = scratch.createNode(name, "paintlayer")
+        if (node.colorModel(), node.colorDepth()) != (fmt.model, fmt.depth):
+            raise errors.unsupported_depth(name, f"{fmt.model}/{fmt.depth}")
+        return node.duplicate()
+    finally:
+        scratch.close()
 
 
 def insert_above(source, node) -> None:

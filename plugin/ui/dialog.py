@@ -8,8 +8,8 @@ from __future__ import annotations
 import copy
 import os
 
-from PyQt5.QtCore import QSize, Qt, pyqtSignal
-from PyQt5.QtGui import QImageReader, QPixmap
+from PyQt5.QtCore import QObject, Qt, pyqtSignal
+from PyQt5.QtGui import QImage, QPixmap
 from PyQt5.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                              QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QRadioButton,
                              QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
@@ -31,16 +31,49 @@ DEVICE_LABELS = [("auto", "Automatic (GPU if available)"), ("cpu", "CPU only")]
 
 
 def load_thumbnail(path: str, size: int = THUMB):
-    """A small pixmap of an image file (decoded at reduced size), or None if unreadable."""
-    reader = QImageReader(path)
-    reader.setAutoTransform(True)
-    original = reader.size()
-    if original.isValid() and (original.width() > size or original.height() > size):
-        reader.setScaledSize(original.scaled(QSize(size, size), Qt.KeepAspectRatio))
-    image = reader.read()
-    if image.isNull():
-        return None
-    return QPixmap.fromImage(image).scaled(size, size, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+    """(RGBA bytes, width, height) of a small copy of an image file, and a problem message.
+
+    Decoded by ``nst_core.limits.thumbnail``: the header is checked against the pixel
+    budget first, JPEGs are decoded at reduced size. Slow for big files, so it runs on
+    :class:`ThumbnailLoader`'s thread, never on the GUI thread. Returns (None, message)
+    when the file is refused, (None, "") when it cannot be shown.
+    """
+    try:
+        from nst_core import NSTError, limits
+    except ImportError:
+        return None, ""
+    try:
+        image = limits.thumbnail(path, size)
+    except NSTError as error:
+        return None, str(error)
+    except Exception:  # a thumbnail is a nicety, never a failure
+        return None, ""
+    return (image.tobytes("raw", "RGBA"), image.width, image.height), ""
+
+
+_THUMBNAIL_THREAD = None
+
+
+class ThumbnailLoader(QObject):
+    """Loads thumbnails on one long-lived background thread; ``ready`` arrives on the GUI thread."""
+
+    #: path, (RGBA bytes, width, height) or None, problem message ("" if none)
+    ready = pyqtSignal(str, object, str)
+
+    def request(self, path: str) -> None:
+        global _THUMBNAIL_THREAD
+        from ..worker import EngineThread
+
+        if _THUMBNAIL_THREAD is None:
+            _THUMBNAIL_THREAD = EngineThread()
+        _THUMBNAIL_THREAD.submit(lambda: self._load(path))
+
+    def _load(self, path: str) -> None:  # thumbnail thread
+        image, problem = load_thumbnail(path)
+        try:
+            self.ready.emit(path, image, problem)
+        except RuntimeError:  # the dialog was closed meanwhile
+            pass
 
 
 class StyleDialog(QDialog):
@@ -55,6 +88,9 @@ class StyleDialog(QDialog):
         self.setWindowTitle(TITLE)
         self.settings = copy.deepcopy(settings)
         self.layer_nodes = [node for _, node in layer_choices]
+        self.thumbnails = ThumbnailLoader(self)
+        self.thumbnails.ready.connect(self._thumbnail_ready)
+        self._style_problem = ""
 
         # ---------------------------------------------------------------- style
         style_box = QGroupBox("Style")
@@ -315,8 +351,12 @@ class StyleDialog(QDialog):
         self.browse.setEnabled(use_file)
         self.layer_combo.setEnabled(not use_file and bool(self.layer_nodes))
         pixmap = None
+        self._set_style_problem("")
         if use_file and self.style_path():
-            pixmap = load_thumbnail(self.style_path())
+            self.thumb.clear()
+            self.thumb.setText("…")
+            self.thumbnails.request(self.style_path())  # decoded off the GUI thread
+            return
         elif not use_file and self.style_node() is not None:
             node = self.style_node()
             try:
@@ -329,6 +369,28 @@ class StyleDialog(QDialog):
             self.thumb.setText("no image" if use_file else "")
         else:
             self.thumb.setPixmap(pixmap)
+
+    def _thumbnail_ready(self, path: str, image, problem: str) -> None:
+        if not self.from_file.isChecked() or path != self.style_path():
+            return  # a newer choice is on its way
+        if image is None:
+            self.thumb.clear()
+            self.thumb.setText("too large" if problem else "no image")
+            self._set_style_problem(problem)
+            return
+        data, width, height = image
+        qimage = QImage(data, width, height, 4 * width, QImage.Format_RGBA8888).copy()
+        self.thumb.setPixmap(QPixmap.fromImage(qimage))
+
+    def _set_style_problem(self, message: str) -> None:
+        """Show (or clear) a problem with the chosen style file; Stylize refuses it again anyway."""
+        if message:
+            self._style_problem = message
+            self.show_problem(message)
+        elif self._style_problem:
+            if self.problem.text() == self._style_problem:
+                self.show_problem("")
+            self._style_problem = ""
 
     def _update_preset_hint(self, *_) -> None:
         self.preset_hint.setText(PRESET_HINTS.get(self.preset.currentData(), ""))

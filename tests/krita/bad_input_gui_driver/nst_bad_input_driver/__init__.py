@@ -1,0 +1,240 @@
+"""Test-only pykrita plugin: bad input and faults through the real Krita GUI (issue 10).
+
+Installed only into a temporary $HOME by tests/test_bad_input_gui.py; configured by the
+JSON file named in $NST_BAD_INPUT_CONFIG; writes its findings to config["out"], then exits.
+
+The checks run as one linear script (:func:`script`, a generator): it yields a condition
+to wait for (polled on the GUI thread's event loop) or a number of seconds to let the
+event loop run. Memory is Krita's own (``/proc/self/status``): VmRSS, and VmHWM (peak)
+after resetting it through ``/proc/self/clear_refs``.
+"""
+import json
+import os
+import sys
+import time
+import traceback
+
+from krita import Extension, Krita
+from PyQt5.QtCore import QByteArray, QTimer
+from PyQt5.QtWidgets import QApplication
+
+CONFIG = {}
+RESULT = {"steps": [], "errors": []}
+STARTED = time.monotonic()
+MB = 2**20
+
+
+def log(message):
+    RESULT["steps"].append(f"{time.monotonic() - STARTED:7.1f}s {message}")
+
+
+def finish():
+    RESULT["elapsed"] = time.monotonic() - STARTED
+    path = CONFIG.get("out")
+    if path:
+        with open(path + ".tmp", "w", encoding="utf-8") as handle:
+            json.dump(RESULT, handle, indent=1, default=str)
+        os.replace(path + ".tmp", path)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # Krita may crash while quitting; the results are already on disk
+
+
+def status(key):
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def reset_peak():
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
+    return status("VmRSS")
+
+
+def top_widget(name):
+    for widget in QApplication.topLevelWidgets():
+        if widget.objectName() == name and widget.isVisible():
+            return widget
+    return None
+
+
+class Runner:
+    """Drives a generator: a callable is polled until true, a number is a pause in seconds."""
+
+    def __init__(self, generator):
+        self.generator = generator
+        self.deadline = None
+
+    def next(self, value=None):
+        try:
+            item = self.generator.send(value)
+        except StopIteration:
+            finish()
+            return
+        except Exception:
+            RESULT["errors"].append(traceback.format_exc())
+            finish()
+            return
+        if callable(item):
+            self.deadline = time.monotonic() + 120
+            QTimer.singleShot(50, lambda: self.poll(item))
+        else:
+            QTimer.singleShot(int(float(item) * 1000), self.next)
+
+    def poll(self, condition):
+        try:
+            value = condition()
+        except Exception:
+            RESULT["errors"].append(traceback.format_exc())
+            finish()
+            return
+        if value:
+            self.next(value)
+        elif time.monotonic() > self.deadline:
+            RESULT["errors"].append(f"timed out waiting: {getattr(condition, '__name__', condition)}")
+            finish()
+        else:
+            QTimer.singleShot(50, lambda: self.poll(condition))
+
+
+def script():
+    k = Krita.instance()
+    yield lambda: k.activeWindow() is not None and k.activeWindow().qwindow().isVisible()
+    RESULT["plugin_loaded"] = "neural_style" in sys.modules
+    extension = sys.modules["neural_style"].EXTENSION
+    doc = k.openDocument(CONFIG["content"])
+    k.activeWindow().addView(doc)
+    doc.waitForDone()
+    yield lambda: k.activeDocument() is not None and k.activeDocument() == doc
+    undo = k.action("edit_undo")
+    source = [n for n in doc.rootNode().childNodes() if n.type() == "paintlayer"][0]
+
+    def names():
+        return [n.name() for n in doc.rootNode().childNodes()]
+
+    # ---------------------------------------------------------------- 5. one undo step per result
+    from neural_style.api import stylize_layers
+    for case in ("masked", "blend"):
+        log(f"undo case {case}")
+        layer = doc.createNode(case, "paintlayer")
+        doc.rootNode().addChildNode(layer, None)
+        layer.setPixelData(QByteArray(b"\x20\x90\xe0\xff" * (48 * 32)), 0, 0, 48, 32)
+        layer.setColorSpace("RGBA", "U16", "sRGB-elle-V2-srgbtrc.icc")  # differs from the image's U8
+        if case == "masked":
+            mask = doc.createNode("mask", "transparencymask")
+            layer.addChildNode(mask, None)
+        else:
+            layer.setBlendingMode("multiply")
+        doc.waitForDone()
+        yield 0.5
+        info = {"names_before": names(), "undo_before": undo.text()}
+        new = stylize_layers(doc, layer, CONFIG["style"], steps=1, size=32, seed=0, device="cpu")
+        doc.waitForDone()
+        yield 0.3
+        info.update(undo_after=undo.text(), names_after=names(), new_depth=new[0].colorDepth(),
+                    new_blending=new[0].blendingMode(), source_blending=layer.blendingMode(),
+                    source_children=[c.type() for c in layer.childNodes()])
+        undo.trigger()
+        yield 0.8
+        doc.waitForDone()
+        info.update(undo_after_one_undo=undo.text(), names_after_undo=names(), depth_after_undo=layer.colorDepth())
+        RESULT[f"undo_{case}"] = info
+
+    # ---------------------------------------------------------------- 1. thumbnail of a bomb, bomb as the style
+    doc.setActiveNode(source)
+    k.action("neural_style_transfer").trigger()
+    dialog = yield lambda: top_widget("neural_style_dialog")
+    from PyQt5.QtWidgets import QComboBox, QPushButton, QSpinBox, QToolButton
+    dialog.findChild(QToolButton, "advanced_toggle").setChecked(True)
+    dialog.set_style_file(CONFIG["style"])
+    yield lambda: dialog.thumb.pixmap() is not None and not dialog.thumb.pixmap().isNull()
+    RESULT["thumbnail_ok"] = [dialog.thumb.pixmap().width(), dialog.thumb.pixmap().height()]
+    base = reset_peak()
+    t0 = time.monotonic()
+    dialog.set_style_file(CONFIG["bomb_20000"])
+    gui_call = time.monotonic() - t0
+    yield lambda: dialog.thumb.text() == "too large"
+    RESULT["thumbnail_bomb"] = {"gui_thread_seconds": gui_call, "peak_above_start": status("VmHWM") - base,
+                                "problem": dialog.problem.text() if dialog.problem.isVisible() else ""}
+    names_before = names()
+    base = reset_peak()
+    dialog.set_style_file(CONFIG["bomb_13000"])
+    yield lambda: dialog.thumb.text() == "too large"
+    dialog.findChild(QComboBox, "preset").setCurrentIndex(dialog.findChild(QComboBox, "preset").findData("fast"))
+    dialog.findChild(QSpinBox, "steps").setValue(1)
+    dialog.findChild(QSpinBox, "size").setValue(64)
+    run_before = extension.run
+    dialog.problem.setText("")
+    dialog.findChild(QPushButton, "stylize").click()
+    yield 1.0
+    RESULT["style_bomb"] = {"problem": dialog.problem.text() if dialog.problem.isVisible() else "",
+                            "dialog_open": dialog.isVisible(), "run_started": extension.run is not run_before,
+                            "peak_above_start": status("VmHWM") - base, "names_unchanged": names() == names_before}
+
+    # ---------------------------------------------------------------- 2. working size far above the layer's
+    dialog.set_style_file(CONFIG["style"])
+    dialog.findChild(QSpinBox, "size").setValue(8192)
+    base = reset_peak()
+    t0 = time.monotonic()
+    dialog.findChild(QPushButton, "stylize").click()
+    yield lambda: extension.run is not None and extension.run is not run_before and extension.run.state != "running"
+    run = extension.run
+    doc.waitForDone()
+    RESULT["huge_size"] = {"state": run.state, "message": run.message, "seconds": time.monotonic() - t0,
+                           "peak_above_start": status("VmHWM") - base, "names": names(),
+                           "new_bounds": [[n.bounds().width(), n.bounds().height()] for n in run.new_nodes]}
+    undo.trigger()
+    yield 0.8
+
+    # ---------------------------------------------------------------- 6. memory over 20 dialog runs
+    rss = []
+    states = []
+    for index in range(CONFIG.get("runs", 20)):
+        doc.setActiveNode(source)
+        previous = extension.run
+        k.action("neural_style_transfer").trigger()
+        dialog = yield lambda: top_widget("neural_style_dialog")
+        dialog.set_style_file(CONFIG["style"])
+        dialog.findChild(QComboBox, "preset").setCurrentIndex(dialog.findChild(QComboBox, "preset").findData("fast"))
+        dialog.findChild(QSpinBox, "steps").setValue(1)
+        dialog.findChild(QSpinBox, "size").setValue(32)
+        yield 0.2
+        dialog.findChild(QPushButton, "stylize").click()
+        yield lambda: extension.run is not previous and extension.run.state != "running"
+        states.append(extension.run.state)
+        doc.waitForDone()
+        undo.trigger()
+        yield 0.5
+        doc.waitForDone()
+        rss.append(status("VmRSS"))
+        log(f"run {index + 1}: {rss[-1] / MB:.0f} MB")
+    RESULT["memory_runs"] = {"rss": rss, "states": states, "names_after": names()}
+    RESULT["names_at_end"] = names()
+
+
+class DriverExtension(Extension):
+    def setup(self):
+        pass
+
+    def createActions(self, window):
+        pass
+
+
+def _boot():
+    global CONFIG
+    path = os.environ.get("NST_BAD_INPUT_CONFIG")
+    if not path:
+        return
+    with open(path, encoding="utf-8") as handle:
+        CONFIG = json.load(handle)
+    runner = Runner(script())
+    QTimer.singleShot(500, runner.next)
+    RESULT["_runner"] = runner
+
+
+Krita.instance().addExtension(DriverExtension(Krita.instance()))
+_boot()
+_RUNNER = RESULT.pop("_runner", None)
