@@ -163,26 +163,37 @@ def test_estimate_follows_measured_peaks():
 
 
 def test_cancel_takes_effect_inside_a_tiled_step(content_path, style_path):
-    """The cancel flag is checked by every layer of the network: a long tiled step stops at once."""
+    """The cancel flag is checked by every layer of the network, so a tiled step stops inside.
+
+    The flag turns true at its third reading after the first step's report: the loop reads
+    it once before each step, so without checks inside a step the second step would finish
+    (and be reported) before the flag is read again.
+    """
     import nst_core
 
-    content = np.asarray(Image.open(content_path).convert("RGB").resize((384, 256)))
+    content = np.asarray(Image.open(content_path).convert("RGB").resize((192, 128)))
     style = np.asarray(Image.open(style_path).convert("RGB").resize((96, 64)))
-    config = nst_core.StyleConfig.from_preset("fast", size=384, steps=5, scales=1, tile_size=128, tile_overlap=32,
+    config = nst_core.StyleConfig.from_preset("fast", size=192, steps=5, scales=1, tile_size=64, tile_overlap=16,
                                               seed=0, device="cpu")
     seen = []
-    asked = {}
+    reads = {}
 
     def progress(p):
         seen.append(p.step)
-        asked.setdefault("at", time.monotonic() + 0.3)  # cancel 0.3 s into the second step
+        reads.setdefault("after_first", 0)
 
     def cancel():
-        return "at" in asked and time.monotonic() >= asked["at"]
+        if "after_first" not in reads:
+            return False
+        reads["after_first"] += 1
+        if reads["after_first"] >= 3:
+            reads.setdefault("at", time.monotonic())
+            return True
+        return False
 
     with pytest.raises(nst_core.Cancelled):
         nst_core.stylize(content, style, config, progress=progress, cancel=cancel)
-    latency = time.monotonic() - asked["at"]
+    latency = time.monotonic() - reads["at"]
     assert seen == [1]  # the second step was interrupted, not finished
     assert latency < 2.0, f"cancel took {latency:.2f} s"
 
@@ -236,7 +247,7 @@ def test_transparent_result_in_a_jpeg_is_flattened_with_a_note(tmp_path, content
                      "(use a .png name to keep it)"]
     saved = np.asarray(Image.open(out))
     assert saved.shape == (32, 48, 3)
-    assert saved[:, :20].min() >= 235  # the transparent half became white
+    assert saved[:, :20].mean() > 245 and saved[:, :20].min() > 215  # the transparent half became white (JPEG)
 
 
 # ----------------------------------------------------------------------------- 4. tracebacks and wrong words
