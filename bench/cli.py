@@ -49,7 +49,8 @@ def parse(argv=None) -> argparse.Namespace:
                       help="the default preset against the paper's converged result on every photo × painting pair")
     parser.add_argument("--quality-size", type=int, default=512, help="--quality: working size in px")
     parser.add_argument("--reference-steps", type=int, default=1000, help="--quality: steps of the paper reference")
-    parser.add_argument("--pairs", type=int, default=None, help="--quality: only the first N pairs")
+    parser.add_argument("--pairs", type=int, default=None,
+                        help="--quality: only N pairs (the first max(photos, paintings) use each image once)")
     parser.add_argument("--quality-preset", default="balanced", help="--quality: the preset judged")
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "nst-bench" / "quality"),
                         help="--quality: folder keeping references (reused) and outputs")

@@ -15,6 +15,7 @@ and is reused by later runs.
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import List, Optional
@@ -51,6 +52,18 @@ def development_set() -> tuple:
     return list(found[0].values()), list(found[1].values())
 
 
+def ordered_pairs(photos: list, paintings: list) -> list:
+    """Every photo × painting pair, ordered so that any first max(photos, paintings) pairs
+    already use every photo and every painting (``--pairs 6`` is a fair small sample).
+
+    Pair k is (photo k mod P, painting (k + ⌊k / lcm(P, Q)⌋) mod Q): each block of lcm(P, Q)
+    pairs walks the diagonals, the next block is shifted by one painting.
+    """
+    count_p, count_q = len(photos), len(paintings)
+    block = math.lcm(count_p, count_q)
+    return [(photos[k % count_p], paintings[(k + k // block) % count_q]) for k in range(count_p * count_q)]
+
+
 def _prepare(source: Path, size: int, out: Path) -> Path:
     """``source`` at long side ``size`` as PNG (what every run and the judge read)."""
     if not out.exists():
@@ -79,7 +92,7 @@ def run(report: Report, size: int, reference_steps: int, cache: Path, limit: Opt
     from .judge import Judge, palette_distance
 
     photos, paintings = development_set()
-    pairs = [(p, q) for p in photos for q in paintings][:limit]
+    pairs = ordered_pairs(photos, paintings)[:limit]
     cache.mkdir(parents=True, exist_ok=True)
     report.heading(f"Quality: `{preset}` against the paper's result ({size} px, {len(pairs)} pairs)")
     report.line(f"Reference: `paper` preset (white noise, α/β = 10⁻³, L-BFGS) for {reference_steps} steps; "

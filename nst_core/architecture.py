@@ -6,6 +6,10 @@ and the positions of the convs inside torchvision's ``vgg19().features``.
 """
 from __future__ import annotations
 
+from typing import Iterable
+
+from .errors import BadConfig
+
 #: output channels of each 3×3 conv, "M" = 2×2 pooling (ends a block)
 CFG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
 
@@ -31,3 +35,13 @@ def _derive() -> tuple:
 #: (conv1_1, relu1_1, conv1_2, relu1_2, pool1, …, pool5); the convs' indices in torchvision's features
 CONV_NAMES, CONV_CHANNELS, LAYER_NAMES, TORCHVISION_CONV_INDICES = _derive()
 LAYER_INDEX = {name: i for i, name in enumerate(LAYER_NAMES)}
+
+
+def check_layers(layers: Iterable[str]) -> None:
+    """Refuse unknown layer names with a message listing the valid ones."""
+    unknown = [name for name in layers if name not in LAYER_INDEX]
+    if unknown:
+        raise BadConfig(
+            f"Unknown VGG19 layer(s) {', '.join(unknown)}: use names such as conv4_2, relu4_2 or pool1 "
+            f"(all: {', '.join(LAYER_NAMES)})."
+        )

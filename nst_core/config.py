@@ -1,14 +1,15 @@
-"""Settings of a run and the named presets.
+"""Settings of a run and the named presets, each declared once here.
 
-``paper`` reproduces Gatys, Ecker & Bethge (2015) exactly: white-noise start, average
-pooling, content at conv4_2, style at conv1_1…conv5_1 with w_l = 1/5, α/β = 1e-3 and
-the unnormalised sums. ``fast``, ``balanced`` and ``quality`` are built on top for
-artists with the known quality levers (content start, coarse-to-fine, rescaled average
-pooling, replicate padding, deeper style layers weighted less, size-independent
-content loss).
+``paper`` reproduces Gatys, Ecker & Bethge (2015) exactly: the normalised VGG19
+(nst_core/normalise.py), white-noise start, average pooling, content at conv4_2, style at
+conv1_1…conv5_1 with w_l = 1/5, α/β = 10⁻³ (``paper-1e-4``: 10⁻⁴), the paper's sums,
+L-BFGS, one scale. ``fast``, ``balanced`` (the default, equal to ``StyleConfig()``) and
+``quality`` are built on the same network for artists; their departures from the paper
+are listed where they are declared (``_DECLARED``). The CLI's choices and help and the
+Krita dialog's preset list and hints all read ``PRESETS`` and ``PRESET_HINTS``.
 
 Layer names follow the paper. The paper's "conv4_2" responses are the rectified ones
-(Caffe's ReLU runs in place), so the paper preset reads the ``relu`` outputs.
+(Caffe's ReLU runs in place), so the presets read the ``relu`` outputs.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Optional, Sequence
 
 from .errors import BadConfig
-from .vgg import check_layers
+from .architecture import check_layers
 
 PAPER_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 PAPER_CONTENT_LAYERS = ("relu4_2",)
@@ -30,21 +31,21 @@ class StyleConfig:
 
     preset: str = "balanced"
     size: Optional[int] = 512  #: long side of the working image in px; None = content's own size
-    steps: int = 100  #: optimisation steps at each scale (at the coarsest one when step_ratio < 1)
+    steps: int = 40  #: optimisation steps at each scale (at the coarsest one when step_ratio < 1)
     scales: int = 3  #: coarse-to-fine levels, a factor √2 apart (1 = single scale)
     content_weight: float = 1.0  #: α
-    style_weight: float = 3e-5  #: β (relative to α; the artist presets use mean content loss)
+    style_weight: float = 1e3  #: β (relative to α; the artist presets use mean content loss)
     tv_weight: float = 0.0
-    palette_weight: float = 0.0  #: sliced-Wasserstein palette term (not in the paper; Heitz et al. 2021)
+    palette_weight: float = 1e4  #: sliced-Wasserstein palette term (not in the paper; Heitz et al. 2021)
     optimizer: str = "lbfgs"  #: "lbfgs" or "adam"
     learning_rate: float = 0.02  #: Adam's step in 0–1 pixel units
     ema_decay: float = 0.0  #: Adam only: output the exponential moving average of iterates
-    init: Any = "content"  #: one of INIT_CHOICES, a path, or an H×W×3 array
+    init: Any = "recoloured"  #: one of INIT_CHOICES, a path, or an H×W×3 array
     seed: Optional[int] = None
     device: str = "auto"
     pooling: str = "avg"
-    normalise: bool = False  #: the paper's normalised VGG19 (each filter's mean activation 1; nst_core/normalise.py)
-    pool_rescale: bool = True
+    normalise: bool = True  #: the paper's normalised VGG19 (each filter's mean activation 1; nst_core/normalise.py)
+    pool_rescale: bool = False  #: ×2 after each average pool (for the raw network, whose deep layers then fade)
     first_padding: str = "replicate"
     content_layers: Sequence[str] = PAPER_CONTENT_LAYERS
     style_layers: Sequence[str] = PAPER_STYLE_LAYERS
@@ -57,9 +58,9 @@ class StyleConfig:
     weights_source: str = "auto"  #: "auto", "caffe" or "torchvision"
     preview_every: int = 0  #: attach a preview image to every n-th progress report (0 = never)
     channels_last: bool = False
-    precision: str = "fp32"  #: "fp32", or "bf16" autocast for the convolutions on CUDA
+    precision: str = "bf16"  #: "fp32", or "bf16" autocast for the convolutions on CUDA
     min_scale_size: int = 64  #: coarse levels smaller than this are skipped
-    step_ratio: float = 1.0  #: steps at each finer scale = this × the coarser one's (``steps`` at the coarsest)
+    step_ratio: float = 0.6  #: steps at each finer scale = this × the coarser one's (``steps`` at the coarsest)
     fast_conv: bool = True  #: CPU: Winograd (NNPACK) convolutions where available — same objective, fewer multiplies
     compile: bool = False  #: CUDA: torch.compile the network (slow first run, faster steps after)
     tile_size: int = 1024  #: scales whose long side exceeds this are optimised in overlapping tiles (0 = never)
@@ -168,35 +169,47 @@ class StyleConfig:
                  f"The init image '{self.init}' does not exist: use noise, content or an image file.")
 
 
-_ARTIST = StyleConfig()
+DEFAULT_PRESET = "balanced"
 
-# Artist presets: bf16 convolutions on CUDA (Grams and losses stay float32). ``balanced`` and
-# ``quality`` put most steps at the coarse scales (each finer scale, with twice the pixels,
-# gets 0.6× / 0.5× the steps of the one below). ``balanced`` (40 + 24 + 14 steps) was tuned
-# with `python -m bench` to beat pastiche's 100 full-size steps on both judged losses in
-# about a third of its time at 256 and 512 px (see BENCHMARKS.md); ``fast`` (25 + 25 steps)
-# stays quicker than ``balanced`` at the same size.
-PRESETS = {
-    "fast": replace(_ARTIST, preset="fast", size=384, steps=25, scales=2, precision="bf16"),
-    "balanced": replace(_ARTIST, preset="balanced", size=512, steps=40, scales=3, step_ratio=0.6,
-                        style_weight=4e-5, precision="bf16"),
-    "quality": replace(_ARTIST, preset="quality", size=1024, steps=150, scales=4, step_ratio=0.5, precision="bf16"),
-    "paper": StyleConfig(
-        preset="paper",
-        size=512,
-        steps=500,
-        scales=1,
-        content_weight=1.0,
-        style_weight=1e3,  # α/β = 1e-3
-        init="noise",
-        pooling="avg",
-        normalise=True,
-        pool_rescale=False,
-        first_padding="zeros",
-        content_layers=PAPER_CONTENT_LAYERS,
-        style_layers=PAPER_STYLE_LAYERS,
-        style_layer_weights=(0.2, 0.2, 0.2, 0.2, 0.2),
-        content_reduction="sum",
-        tv_weight=0.0,
-    ),
+#: name -> (one-line hint shown by the CLI's --help and the plugin's dialog, settings). ``StyleConfig()``
+#: is ``balanced``; the other artist presets change only cost. Artist presets, against the paper: the
+#: paper's normalised network and losses, but the photo recoloured to the painting's palette as start
+#: (not white noise), a sliced-Wasserstein palette term beside the Gram one, the content loss as a mean
+#: (its weight means the same at every size), replicate padding on conv1_1, coarse-to-fine √2 apart
+#: with fewer steps at each finer scale, bf16 convolutions on CUDA (Grams and losses in float32).
+#: Their weights were chosen with ``python -m bench --quality`` over every development pair (BENCHMARKS.md).
+_DECLARED = {
+    "fast": ("a quick look: 384 px, 2 scales, about a third of balanced's time",
+             StyleConfig(preset="fast", size=384, steps=30, scales=2)),
+    "balanced": ("the default: 512 px, painted in the painting's palette and brushwork, 3 scales",
+                 StyleConfig()),
+    "quality": ("finer brushwork: 1024 px, 4 scales, more steps (several times balanced's time)",
+                StyleConfig(preset="quality", size=1024, steps=60, scales=4, step_ratio=0.6)),
+    "paper": ("Gatys et al. 2015 exactly: white noise, α/β = 10⁻³, one scale, 500 steps (slow)",
+              StyleConfig(
+                  preset="paper",
+                  size=512,
+                  steps=500,
+                  scales=1,
+                  step_ratio=1.0,
+                  content_weight=1.0,
+                  style_weight=1e3,  # α/β = 10⁻³
+                  palette_weight=0.0,
+                  init="noise",
+                  pooling="avg",
+                  normalise=True,
+                  pool_rescale=False,
+                  first_padding="zeros",
+                  content_layers=PAPER_CONTENT_LAYERS,
+                  style_layers=PAPER_STYLE_LAYERS,
+                  style_layer_weights=(0.2, 0.2, 0.2, 0.2, 0.2),
+                  content_reduction="sum",
+                  tv_weight=0.0,
+                  precision="fp32",
+              )),
 }
+_DECLARED["paper-1e-4"] = ("Gatys et al. 2015 exactly, with the paper's stronger style: α/β = 10⁻⁴",
+                           replace(_DECLARED["paper"][1], preset="paper-1e-4", style_weight=1e4))
+
+PRESETS = {name: config for name, (_, config) in _DECLARED.items()}
+PRESET_HINTS = {name: hint for name, (hint, _) in _DECLARED.items()}

@@ -98,17 +98,17 @@ def _style_targets(model, config: StyleConfig, styles: list, blend: list) -> _St
                 grams_total[name] = grams_total[name] + weight * grams[name]
     targets = _StyleTargets(grams_total)
     if config.palette_weight > 0:
-        targets.pixels = torch.cat([_subsample(s, w) for s, w in zip(styles, blend) if w > 0], dim=1)
+        targets.pixels = torch.cat([_share(s.reshape(3, -1).T, w).T for s, w in zip(styles, blend) if w > 0], dim=1)
         targets.directions = palette_directions(PALETTE_DIRECTIONS, styles[0].device)
     return targets
 
 
-def _subsample(style: torch.Tensor, share: float) -> torch.Tensor:
-    """3 × K pixels of a style image, K its pixel count times its blend ``share``: a blend of
-    several paintings gets a palette mixed in those proportions."""
-    flat = style.reshape(3, -1)
-    keep = max(1, round(flat.shape[1] * share))
-    return flat[:, torch.linspace(0, flat.shape[1] - 1, keep, device=flat.device).long()]
+def _share(rows, share: float):
+    """Evenly spaced rows (pixels) of ``rows`` (numpy or torch, N × C), their count × ``share``:
+    a blend of several paintings gets a palette mixed in the blend's proportions."""
+    keep = max(1, round(len(rows) * share))
+    index = np.linspace(0, len(rows) - 1, keep).round().astype(np.int64)
+    return rows[index] if isinstance(rows, np.ndarray) else rows[torch.from_numpy(index).to(rows.device)]
 
 
 class _Objective:
@@ -324,7 +324,7 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
     if config.init == "recoloured":
         # not in the paper (noise start): the photo with the paintings' colour mean and covariance,
         # so the optimiser spends its steps on brushwork instead of moving every pixel's colour
-        palette = np.concatenate([s.reshape(-1, 3) for s in style_rgbs])
+        palette = np.concatenate([_share(s.reshape(-1, 3), w) for s, w in zip(style_rgbs, blend) if w > 0])
         start_content = images.to_tensor(colors.match_histogram(work_content, palette), device)
     style_tensors = [images.to_tensor(s, device) for s in style_rgbs]
 

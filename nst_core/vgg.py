@@ -32,7 +32,7 @@ from torch import nn  # noqa: E402
 
 from . import normalise  # noqa: E402
 from .errors import BadConfig  # noqa: E402
-from .architecture import LAYER_INDEX, LAYER_NAMES  # noqa: E402
+from .architecture import LAYER_INDEX, LAYER_NAMES, check_layers  # noqa: E402,F401 (check_layers: re-exported)
 from .weights import VGGWeights  # noqa: E402
 
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
@@ -42,16 +42,6 @@ _IMAGENET_STD = (0.229, 0.224, 0.225)
 #: Average pooling of ReLU outputs is about half their max pooling; crowsonkb's
 #: style-transfer-pytorch multiplies by 2 so deeper layers keep their usual scale.
 AVG_POOL_RESCALE = 2.0
-
-
-def check_layers(layers: Iterable[str]) -> None:
-    """Refuse unknown layer names with a message listing the valid ones."""
-    unknown = [name for name in layers if name not in LAYER_INDEX]
-    if unknown:
-        raise BadConfig(
-            f"Unknown VGG19 layer(s) {', '.join(unknown)}: use names such as conv4_2, relu4_2 or pool1 "
-            f"(all: {', '.join(LAYER_NAMES)})."
-        )
 
 
 class Preprocess(nn.Module):

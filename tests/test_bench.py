@@ -60,3 +60,34 @@ def test_tiny_benchmark_runs_end_to_end(tmp_path):
 
     if not torch.cuda.is_available():
         assert "CUDA rows were not measured on this machine" in text
+
+
+def test_palette_distance_measures_colour_distributions(content_path, style_path):
+    import numpy as np
+    from PIL import Image
+
+    from bench.judge import palette_distance
+    from nst_core import colors
+
+    photo = np.asarray(Image.open(content_path).convert("RGB"))
+    painting = np.asarray(Image.open(style_path).convert("RGB"))
+    assert palette_distance(photo, photo) == 0
+    photo_to_painting = palette_distance(photo, painting)
+    assert 0.1 < photo_to_painting < 0.35  # a photo against a painting: ~0.15–0.25
+    assert palette_distance(painting, photo) == pytest.approx(photo_to_painting, rel=1e-6)
+    # the same pixels in another arrangement have the same palette
+    shuffled = np.random.default_rng(0).permutation(photo.reshape(-1, 3)).reshape(photo.shape)
+    assert palette_distance(shuffled, photo) < 1e-3
+    # the photo recoloured to the painting's colour statistics is far closer to its palette
+    recoloured = colors.match_histogram(photo / 255.0, (painting / 255.0).reshape(-1, 3))
+    assert palette_distance(recoloured, painting) < 0.5 * photo_to_painting
+
+
+def test_quality_pairs_use_every_image_first(tmp_path):
+    from bench.quality import ordered_pairs
+
+    photos, paintings = ["p1", "p2", "p3"], ["a", "b", "c", "d"]
+    pairs = ordered_pairs(photos, paintings)
+    assert len(pairs) == 12 and len(set(pairs)) == 12
+    first = pairs[:4]
+    assert {p for p, _ in first} == set(photos) and {q for _, q in first} == set(paintings)

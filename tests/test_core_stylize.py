@@ -59,20 +59,26 @@ def test_total_variation_smooths(small_content, small_style):
     assert roughness(smooth.image) < roughness(plain.image)
 
 
-def test_paper_preset_is_the_papers_method():
-    paper = PRESETS["paper"]
+@pytest.mark.parametrize("name, ratio", [("paper", 1e-3), ("paper-1e-4", 1e-4)])
+def test_paper_presets_are_the_papers_method(name, ratio):
+    paper = PRESETS[name]
     assert tuple(paper.style_layers) == ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
     assert tuple(paper.content_layers) == ("relu4_2",)
     assert paper.layer_weights() == pytest.approx([0.2] * 5)
-    assert paper.content_weight / paper.style_weight in (1e-3, 1e-4)
+    assert paper.content_weight / paper.style_weight == pytest.approx(ratio)
     assert (paper.init, paper.pooling, paper.pool_rescale, paper.first_padding) == ("noise", "avg", False, "zeros")
-    assert (paper.content_reduction, paper.scales, paper.tv_weight) == ("sum", 1, 0.0)
+    assert (paper.content_reduction, paper.scales, paper.tv_weight, paper.palette_weight) == ("sum", 1, 0.0, 0.0)
+    assert paper.normalise and paper.optimizer == "lbfgs"
 
 
 def test_artist_presets_exist_and_validate():
+    from nst_core.config import DEFAULT_PRESET, PRESET_HINTS
+
+    assert StyleConfig() == PRESETS[DEFAULT_PRESET] == StyleConfig.from_preset()
+    assert set(PRESET_HINTS) == set(PRESETS) and all(PRESET_HINTS.values())
     for name in ("fast", "balanced", "quality"):
         config = StyleConfig.from_preset(name)
-        assert config.init == "content" and config.scales >= 2
+        assert config.init == "recoloured" and config.scales >= 2 and config.normalise
     assert PRESETS["fast"].steps * PRESETS["fast"].scales < PRESETS["quality"].steps * PRESETS["quality"].scales
 
 
@@ -120,7 +126,7 @@ def test_histogram_matching_keeps_the_contents_palette(small_content, small_styl
 
 def test_coarse_to_fine_runs_each_scale(small_content, small_style):
     reports = []
-    result = stylize(small_content, small_style, tiny(size=96, scales=3, steps=3, min_scale_size=32), progress=reports.append)
+    result = stylize(small_content, small_style, tiny(size=96, scales=3, steps=3, min_scale_size=32, step_ratio=1.0), progress=reports.append)
     sizes = [r.size for r in reports]
     assert sorted(set(sizes), key=sizes.index) == [(32, 48), (45, 68), (64, 96)]
     assert [r.step for r in reports] == list(range(1, 10)) and reports[-1].total == 9
