@@ -23,11 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .config import DEFAULT_PRESET, INIT_CHOICES, PRESET_HINTS, PRESETS  # torch-free
 from .errors import Cancelled, NSTError
 
-#: preset names, for --help (checked against nst_core.PRESETS once torch is loaded)
-PRESET_NAMES = ("fast", "balanced", "quality", "paper")
-INIT_NAMES = ("noise", "content", "recoloured")
 MAX_SEED = 2**32 - 1
 
 EXIT_RUN_FAILED = 1
@@ -78,16 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("images", nargs="*", metavar="CONTENT STYLE [STYLE ...]", help="content image, then style image(s)")
     parser.add_argument("-o", "--output", help="where to save the result (PNG, JPEG, ...)")
-    parser.add_argument("--preset", default="balanced", metavar="{" + ",".join(PRESET_NAMES) + "}",
-                        help="starting settings (default: balanced)")
+    parser.add_argument("--preset", default=DEFAULT_PRESET, metavar="{" + ",".join(PRESETS) + "}",
+                        help="starting settings: " + "; ".join(f"{name}: {hint}" for name, hint in PRESET_HINTS.items()))
     parser.add_argument("--size", type=_positive_int, help="long side of the working image in px")
     parser.add_argument("--steps", type=_positive_int, help="optimisation steps per scale")
     parser.add_argument("--scales", type=_positive_int, help="coarse-to-fine levels, √2 apart (1 = single scale)")
     parser.add_argument("--style-weight", type=_number, help="β, the weight of the style loss")
     parser.add_argument("--content-weight", type=_number, help="α, the weight of the content loss")
     parser.add_argument("--tv-weight", type=_number, help="total-variation (smoothness) weight")
+    parser.add_argument("--palette-weight", type=_number, help="weight of the palette term (0 = Gram matrices only)")
     parser.add_argument("--style-blend", type=_number, nargs="+", metavar="W", help="one weight per style image")
-    parser.add_argument("--init", help="start from: noise, content, or an image FILE")
+    parser.add_argument("--init", help=f"start from: {', '.join(INIT_CHOICES)}, or an image FILE")
     parser.add_argument("--optimizer", choices=["lbfgs", "adam"])
     parser.add_argument("--pooling", choices=["avg", "max"])
     parser.add_argument("--preserve-colors", choices=["luminance", "histogram"])
@@ -100,13 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_OVERRIDES = ("size", "steps", "scales", "style_weight", "content_weight", "tv_weight", "style_blend", "init",
+_OVERRIDES = ("size", "steps", "scales", "style_weight", "content_weight", "tv_weight", "palette_weight", "style_blend", "init",
               "optimizer", "pooling", "preserve_colors", "style_scale", "seed", "device", "weights")
 
 
 def config_from_args(args: argparse.Namespace):
     """The preset with every option the user gave applied on top (imports torch)."""
-    from .config import PRESETS, StyleConfig
+    from .config import StyleConfig
 
     if args.preset not in PRESETS:
         raise _UsageError(f"argument --preset: invalid choice: '{args.preset}' (choose from {', '.join(PRESETS)})")
@@ -213,7 +212,7 @@ def _check_inputs(args: argparse.Namespace) -> None:
     check_image_file(args.images[0], "content image")
     for index, style in enumerate(args.images[1:], start=1):
         check_image_file(style, "style image" if len(args.images) == 2 else f"style image {index}")
-    if args.init and args.init not in INIT_NAMES:
+    if args.init and args.init not in INIT_CHOICES:
         check_image_file(args.init, "init image")
 
 
