@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", help="auto (default), cpu, cuda or mps")
     parser.add_argument("--weights", help="a VGG19 weights file to use instead of the default")
     parser.add_argument("--download-weights", action="store_true", help="download torchvision's VGG19 weights and exit")
+    parser.add_argument("--style-masks", nargs="+", metavar="MASK",
+                        help="regions: one greyscale image per style, white where that style goes ('-' = no mask: "
+                             "that style paints the rest; with every style masked the rest keeps the photo's look)")
+    parser.add_argument("--painting-masks", nargs="+", metavar="MASK",
+                        help="one greyscale image per style, white on the part of the painting to learn from ('-' = all)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -214,6 +219,15 @@ def _check_inputs(args: argparse.Namespace) -> None:
         check_image_file(style, "style image" if len(args.images) == 2 else f"style image {index}")
     if args.init and args.init not in INIT_CHOICES:
         check_image_file(args.init, "init image")
+    styles = len(args.images) - 1
+    for option, what in (("style_masks", "style mask"), ("painting_masks", "painting mask")):
+        masks = getattr(args, option) or []
+        if masks and len(masks) != styles:
+            raise _UsageError(f"{len(masks)} {what}{'s' if len(masks) != 1 else ''} for {styles} style image{'s' if styles != 1 else ''}: give one "
+                              f"--{option.replace('_', '-')} image per style, '-' for none")
+        for index, mask in enumerate(masks, start=1):
+            if mask != "-":
+                check_image_file(mask, f"{what} {index}")
 
 
 def _save(result, target: _Output) -> Path:
@@ -254,7 +268,8 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     from .engine import stylize
 
     started = time.perf_counter()
-    result = stylize(args.images[0], args.images[1:], config, progress=_ProgressBar(not args.quiet))
+    result = stylize(args.images[0], args.images[1:], config, progress=_ProgressBar(not args.quiet),
+                     masks=args.style_masks, style_masks=args.painting_masks)
     saved = _save(result, target)
     height, width = result.image.shape[:2]
     print(f"saved {saved} ({width}×{height}) in {time.perf_counter() - started:.1f} s: "

@@ -27,7 +27,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from . import colors, images, normalise, tiling
+from . import colors, images, normalise, regions, tiling
 from . import interrupt, memory  # cancel inside a step; the memory check before a run
 from .config import StyleConfig
 from .device import available_device
@@ -118,7 +118,7 @@ class _Objective:
     :class:`tiling.TiledObjective`'s: (total, image gradient, content loss, style loss).
     """
 
-    def __init__(self, model, config: StyleConfig, content: torch.Tensor, style_targets: dict):
+    def __init__(self, model, config: StyleConfig, content: torch.Tensor, style_targets: dict, tile=None):
         self.model = model
         self.config = config
         self.layer_weights = dict(zip(config.style_layers, config.layer_weights()))
@@ -128,7 +128,10 @@ class _Objective:
             self.content_targets = {k: v.detach() for k, v in feats.items()}
         self.style_targets = style_targets
         self.palette = None
-        if style_targets.pixels is not None:
+        #: several paintings in regions (nst_core/regions.py): the regions' masks cropped to this tile
+        self.regions = (style_targets.crop(*((tile.rows, tile.cols) if tile is not None else ()))
+                        if isinstance(style_targets, regions.RegionTargets) else None)
+        if self.regions is None and style_targets.pixels is not None:
             positions = content.shape[-1] * content.shape[-2]
             self.palette = (palette_quantiles(style_targets.pixels, style_targets.directions, positions),
                             style_targets.directions)
@@ -141,13 +144,18 @@ class _Objective:
             content_loss(feats[name], self.content_targets[name], self.config.content_reduction)
             for name in self.config.content_layers
         )
-        s_loss = sum(
-            self.layer_weights[name] * style_layer_loss(feats[name], self.style_targets.grams[name])
-            for name in self.config.style_layers
-        )
+        if self.regions is not None:
+            s_loss = self.regions.style(feats, self.layer_weights)
+        else:
+            s_loss = sum(
+                self.layer_weights[name] * style_layer_loss(feats[name], self.style_targets.grams[name])
+                for name in self.config.style_layers
+            )
         rest = self.config.style_weight * s_loss
         if self.palette is not None:
             rest = rest + self.config.palette_weight * palette_loss(image, *self.palette)
+        elif self.regions is not None and self.regions.has_palette:
+            rest = rest + self.config.palette_weight * self.regions.palette(image)
         if self.config.tv_weight > 0:
             rest = rest + self.config.tv_weight * total_variation(image)
         total = (content_factor * self.config.content_weight) * c_loss + factor * rest
@@ -259,8 +267,15 @@ def stylize(
     config: Optional[StyleConfig] = None,
     progress: ProgressCallback = None,
     cancel: CancelFlag = None,
+    *,
+    masks: Any = None,
+    style_masks: Any = None,
 ) -> StyleResult:
     """Re-paint ``content`` in the style of ``style``; see docs/ENGINE_API.md.
+
+    ``masks``: one soft mask (0–1, any size) per style saying where on the photo it goes, or
+    None for a style that paints the rest; ``style_masks``: one per style saying which part
+    of the painting to learn from (nst_core/regions.py). Without either, nothing changes.
 
     Raises :class:`Cancelled` within one step of ``cancel`` saying so, and
     :class:`NSTError` subclasses (with a plain one-line message) for anything the user
@@ -271,7 +286,7 @@ def stylize(
     device = available_device(config.device)
     try:
         with interrupt.watching(cancel):
-            return _run(content, style, config, device, progress, cancel)
+            return _run(content, style, config, device, progress, cancel, masks, style_masks)
     except Exception as exc:
         if _is_out_of_memory(exc):
             if device.startswith("cuda"):
@@ -284,11 +299,13 @@ def stylize(
         raise
 
 
-def _run(content, style, config: StyleConfig, device: str, progress: ProgressCallback, cancel: CancelFlag) -> StyleResult:
+def _run(content, style, config: StyleConfig, device: str, progress: ProgressCallback, cancel: CancelFlag,
+         masks: Any = None, style_masks: Any = None) -> StyleResult:
     started = time.perf_counter()
     content_rgb, alpha = images.to_float_image(content, "content image")
     style_rgbs = [images.to_float_image(s, f"style image {i + 1}")[0] for i, s in enumerate(_as_style_list(style))]
     blend = _blend_weights(config, len(style_rgbs))
+    plan = regions.plan(masks, style_masks, len(style_rgbs), blend)  # None without masks
     memory.check(content_rgb.shape[:2], [s.shape[:2] for s in style_rgbs], config, device)
 
     if config.preserve_colors == "luminance":
@@ -321,7 +338,9 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
     total_steps = sum(steps_per_scale)
     full_content = images.to_tensor(work_content, device)
     start_content = full_content
-    if config.init == "recoloured":
+    if config.init == "recoloured" and plan is not None:
+        start_content = images.to_tensor(plan.start(work_content, style_rgbs), device)  # each region its palette
+    elif config.init == "recoloured":
         # not in the paper (noise start): the photo with the paintings' colour mean and covariance,
         # so the optimiser spends its steps on brushwork instead of moving every pixel's colour
         palette = np.concatenate([_share(s.reshape(-1, 3), w) for s, w in zip(style_rgbs, blend) if w > 0])
@@ -357,11 +376,11 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
         for style_t in style_tensors:
             style_size = images.fit_long_side(*style_t.shape[-2:], max(16, round(max(size) * config.style_scale)))
             styles_t.append(images.resize(style_t, style_size).contiguous(memory_format=memory_format))
-        targets = _style_targets(model, config, styles_t, blend)
+        targets = plan.targets(model, config, styles_t, size) if plan else _style_targets(model, config, styles_t, blend)
         del styles_t
         tiled = tiling.needs_tiling(size, config.tile_size)
         if tiled:
-            objective = tiling.TiledObjective(lambda crop: _Objective(model, config, crop, targets), content_t,
+            objective = tiling.TiledObjective(lambda crop, tile: _Objective(model, config, crop, targets, tile), content_t,
                                               int(config.tile_size), int(config.tile_overlap), config.content_reduction)
         else:
             objective = _Objective(model, config, content_t, targets)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -116,19 +116,26 @@ def _stride(layer: str) -> int:
     return 2 ** pools
 
 
-def tiled_gram(model, image: torch.Tensor, layers: Sequence[str], tile: int, halo: int) -> Dict[str, torch.Tensor]:
+def tiled_gram(model, image: torch.Tensor, layers: Sequence[str], tile: int, halo: int,
+               weights: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
     """Gram matrices per position (G/M, float32) of a whole image, computed tile by tile.
 
     The image is cut into disjoint cores on the 16-px grid; each core is run through the
     network with ``halo`` px of its surroundings (so features near the core's edge see
     real neighbours, not padding), and only the core's positions are counted. Exact for
     layers whose receptive field fits in the halo; close otherwise. Call under no_grad.
+    ``weights`` (1×1×H×W, optional): a mask on the image; each position then counts with its
+    weight (guided Gram matrices, nst_core/regions.py), the mask pooled as the features are.
     """
     height, width = image.shape[-2:]
     halo = _floor_align(max(ALIGN, halo))
     core = max(ALIGN, _floor_align(tile - 2 * halo))
     sums: Dict[str, torch.Tensor] = {}
     counts = {name: 0 for name in layers}
+    if weights is not None:
+        from .regions import propagate  # regions imports this module: import where used
+
+        pooled = propagate(weights, layers)
     for r0 in range(0, height, core):
         r1 = min(height, r0 + core)
         for c0 in range(0, width, core):
@@ -141,17 +148,21 @@ def tiled_gram(model, image: torch.Tensor, layers: Sequence[str], tile: int, hal
                 f = feats[name]
                 part = f[..., (r0 - y0) // s: -(-(r1 - y0) // s), (c0 - x0) // s: -(-(c1 - x0) // s)]
                 flat = part.reshape(part.shape[1], -1).float()
-                gram = flat @ flat.T
+                if weights is None:
+                    gram, count = flat @ flat.T, flat.shape[1]
+                else:
+                    w = pooled[name][..., r0 // s: -(-r1 // s), c0 // s: -(-c1 // s)].reshape(1, -1)
+                    gram, count = (flat * w) @ flat.T, float(w.sum())
                 sums[name] = sums[name] + gram if name in sums else gram
-                counts[name] += flat.shape[1]
+                counts[name] += count
             del feats
-    return {name: sums[name] / counts[name] for name in layers}
+    return {name: sums[name] / max(counts[name], 1e-4) for name in layers}
 
 
 class TiledObjective:
     """The loss and its image gradient for one scale, evaluated tile by tile.
 
-    ``make_objective(content_crop)`` returns an object with the engine's objective
+    ``make_objective(content_crop, tile)`` returns an object with the engine's objective
     interface: ``objective(image_crop, content_factor, factor) -> (total, content, style)``.
     """
 
@@ -163,7 +174,7 @@ class TiledObjective:
         self.shares = [t.pixels / pixels for t in self.tiles]
         self.sum_content = content_reduction == "sum"
         self.content_scale = (height * width) / pixels  # sum-reduced content is counted once per pixel
-        self.objectives = [make_objective(content[..., t.rows, t.cols]) for t in self.tiles]
+        self.objectives = [make_objective(content[..., t.rows, t.cols], t) for t in self.tiles]
         self.largest_tile = max((t.rows.stop - t.rows.start, t.cols.stop - t.cols.start) for t in self.tiles)
 
     def __len__(self) -> int:
