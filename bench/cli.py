@@ -45,6 +45,8 @@ def parse(argv=None) -> argparse.Namespace:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="a few minutes: 256 px, balanced vs pastiche")
     mode.add_argument("--tiny", action="store_true", help="seconds: 64 px, 2 steps (a smoke test)")
+    mode.add_argument("--regions", action="store_true",
+                      help="per-step cost of two masked paintings vs one unmasked (bench/regions.py), 512 px")
     mode.add_argument("--quality", action="store_true",
                       help="the default preset against the paper's converged result on every photo × painting pair")
     parser.add_argument("--quality-size", type=int, default=512, help="--quality: working size in px")
@@ -52,6 +54,8 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--pairs", type=int, default=None,
                         help="--quality: only N pairs (the first max(photos, paintings) use each image once)")
     parser.add_argument("--quality-preset", default="balanced", help="--quality: the preset judged")
+    parser.add_argument("--reference-preset", default="paper-1e-4",
+                        help="--quality: the preset whose converged result is the reference")
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "nst-bench" / "quality"),
                         help="--quality: folder keeping references (reused) and outputs")
     parser.add_argument("--sizes", type=int, nargs="+", help="long sides in px for the per-step tables")
@@ -97,6 +101,8 @@ def main(argv=None) -> int:
     args = parse(argv)
     if args.quality:
         return _quality_main(args, argv)
+    if args.regions:
+        return _regions_main(args, argv)
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
     plan = dict(MODES[mode], name=mode, all_ttq=args.all_quality)
     sizes = args.sizes or plan["sizes"]
@@ -169,10 +175,29 @@ def _quality_main(args, argv) -> int:
                 f"{info['cores']} logical cores; GPU: {info['gpu'] or 'none'}; torch {info['torch']}")
     out = None if args.out == "-" else Path(args.out) if args.out else ROOT / "BENCHMARKS.md"
     sheet = ROOT / "docs" / "quality_contact_sheet.jpg" if out is not None else Path(args.cache) / "contact_sheet.jpg"
-    quality.run(report, args.quality_size, args.reference_steps, Path(args.cache), args.pairs, args.quality_preset, sheet)
+    quality.run(report, args.quality_size, args.reference_steps, Path(args.cache), args.pairs, args.quality_preset, sheet,
+                args.reference_preset)
     report.line(f"Benchmark wall time: {time.perf_counter() - started:.0f} s.")
     if out is not None:
         write_markdown(out, report.text(), QUALITY_BEGIN, QUALITY_END, "Quality (measured)")
+        print(f"\nwritten to {out}")
+    return 0
+
+
+def _regions_main(args, argv) -> int:
+    from . import regions
+
+    report = Report()
+    info = machine.describe(torch.get_num_threads())
+    report.line(f"- Date: {datetime.date.today().isoformat()}; command: `{_command(argv)}`; CPU: {info['cpu']}, "
+                f"{info['cores']} logical cores; GPU: {info['gpu'] or 'none'}; torch {info['torch']}")
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    sizes = args.sizes or [512]
+    for size in sizes:
+        regions.run(report, size, args.steps or 5, "balanced", device)
+    out = None if args.out == "-" else Path(args.out) if args.out else ROOT / "BENCHMARKS.md"
+    if out is not None:
+        write_markdown(out, report.text(), regions.REGIONS_BEGIN, regions.REGIONS_END, "Regions (measured)")
         print(f"\nwritten to {out}")
     return 0
 

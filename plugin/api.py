@@ -12,6 +12,16 @@ plus ``style_strength`` (multiplies the preset's style weight). Keyword-only ext
 ``use_selection`` (default True: only the selected area keeps the style), ``progress`` and
 ``cancel`` (passed to ``nst_core.stylize`` for every layer).
 
+Regions (several paintings in one layer): ``style`` a list of paintings and ``masks`` one
+mask per painting — a node (a selection/transparency mask's selection, any other layer's
+alpha), a ``Selection``, an array (stretched over the layer), or None for the painting that
+paints the rest (with every painting masked the rest keeps the photo's look)::
+
+    stylize_layers(doc, [photo], ["/art/sky.jpg", "/art/town.jpg"], masks=[doc.selection(), None])
+
+With masks the selection does not limit the area (it can be one of the masks); each node
+still gets one result layer and one undo step.
+
 Each result is a new paint layer directly above its source (one undo step each); the list
 of new nodes is returned in the order of ``nodes``. Problems raise
 ``neural_style.errors.PluginError`` or ``nst_core.NSTError`` with a plain-words message,
@@ -29,7 +39,7 @@ from . import engine_bridge, errors  # noqa: E402  (jobs needs numpy: imported a
 
 
 def stylize_layers(document=None, nodes=None, style=None, preset: str = "fast", *,
-                   use_selection: bool = True, progress=None, cancel=None, **options) -> list:
+                   use_selection: bool = True, progress=None, cancel=None, masks=None, **options) -> list:
     """Style ``nodes`` of ``document`` with ``style`` and insert one result layer per node.
 
     Raises only ``nst_core.NSTError`` / ``neural_style.errors.PluginError`` (one plain
@@ -38,7 +48,7 @@ def stylize_layers(document=None, nodes=None, style=None, preset: str = "fast", 
     """
     nst_core = None
     try:
-        return _stylize_layers(document, nodes, style, preset, use_selection, progress, cancel, options)
+        return _stylize_layers(document, nodes, style, preset, use_selection, progress, cancel, options, masks)
     except errors.PluginError:
         raise
     except MemoryError:
@@ -50,7 +60,7 @@ def stylize_layers(document=None, nodes=None, style=None, preset: str = "fast", 
         raise errors.Unexpected(errors.unexpected(error)) from error
 
 
-def _stylize_layers(document, nodes, style, preset, use_selection, progress, cancel, options) -> list:
+def _stylize_layers(document, nodes, style, preset, use_selection, progress, cancel, options, masks=None) -> list:
     if document is None:
         from krita import Krita
 
@@ -75,9 +85,17 @@ def _stylize_layers(document, nodes, style, preset, use_selection, progress, can
     config = engine_bridge.build_config(nst_core, preset, **options)
     for node in nodes:  # every node checked before anything is read or run
         jobs.check_node(document, node)
-    style_source = jobs.resolve_style(document, style)
+    if masks is not None:  # several paintings, each in its region
+        from . import regions
+
+        regions.check_count(nst_core, style, masks)
+        style_source, use_selection = regions.combined_style(document, style), False
+    else:
+        style_source = jobs.resolve_style(document, style)
     document.waitForDone()
     prepared = [jobs.prepare(document, node, style_source.label, use_selection) for node in nodes]
+    if masks is not None:
+        regions.attach(document, prepared, list(masks))
     results = [jobs.style_job(nst_core, job, style_source, config, progress, cancel) for job in prepared]
     new_nodes = [jobs.insert_result(job, data) for job, data in zip(prepared, results)]
     document.waitForDone()

@@ -16,6 +16,12 @@ MENU = "tools/scripts"
 _MASKS = ("transparencymask", "filtermask", "transformmask", "selectionmask", "colorizemask")
 
 
+def layers_selection_empty(document) -> bool:
+    from .layers import selection_rect
+
+    return selection_rect(document) is None
+
+
 def _main_window():
     window = Krita.instance().activeWindow()
     return window.qwindow() if window is not None else None
@@ -87,7 +93,8 @@ class NeuralStyleExtension(Extension):
             active_name=active.name() if active is not None else "",
             selected_count=len(selected) or (1 if active is not None else 0),
             has_selection=document.selection() is not None,
-            problem=str(problem) if problem else "", parent=parent)
+            problem=str(problem) if problem else "", parent=parent,
+            group_choices=[(label, node) for label, node in _layer_choices(document) if node.type() == "grouplayer"])
         self.dialog.stylize_requested.connect(self._stylize)
         self.dialog.finished.connect(self._dialog_closed)
         self.dialog.open()
@@ -115,7 +122,11 @@ class NeuralStyleExtension(Extension):
             if style.node_id is not None and any(node.uniqueId() == style.node_id for node in nodes):
                 raise errors.style_is_target(style.label)
             document.waitForDone()
-            layer_jobs = [jobs.prepare(document, node, style.label) for node in nodes]
+            mode, second, group = dialog.regions_choice()
+            if mode in (None, "none"):
+                layer_jobs = [jobs.prepare(document, node, style.label) for node in nodes]
+            else:
+                style, layer_jobs = self._regions(document, nodes, dialog, style, mode, second, group, values)
         except errors.PluginError as error:
             dialog.show_problem(str(error))
             return
@@ -131,6 +142,30 @@ class NeuralStyleExtension(Extension):
             self.run.progress.deleteLater()  # the previous run's (hidden) progress window
         self.run = StyleRun(layer_jobs, style, values.preset, values.engine_options(), _main_window())
         self.run.start()
+
+    def _regions(self, document, nodes, dialog, style, mode, second, group, values):
+        """The paintings and per-layer region masks of a *Regions* choice (plugin/regions.py)."""
+        from . import jobs, regions
+
+        if mode in ("selection_two", "selection_keep"):
+            selection = document.selection()
+            if selection is None or layers_selection_empty(document):
+                raise errors.PluginError("Regions from the selection need a selection: select the area first.")
+            if mode == "selection_two":
+                if not second:
+                    raise errors.PluginError("Choose the second painting, for the area outside the selection.")
+                paintings, masks = [dialog.style_choice(), second], [selection, None]
+            else:
+                paintings, masks = [dialog.style_choice()], [selection]
+        else:
+            nodes_for_regions = regions.region_nodes(mode, nodes[0], group)
+            recent = values.recent_styles
+            paintings = [regions.painting_for(n.name(), dialog.style_path(), recent) for n in nodes_for_regions]
+            masks = nodes_for_regions
+        combined = regions.combined_style(document, paintings)
+        layer_jobs = [jobs.prepare(document, node, combined.label, use_selection=False) for node in nodes]
+        regions.attach(document, layer_jobs, masks, keep_rest=(mode == "selection_keep"))
+        return combined, layer_jobs
 
     def _on_closing(self):
         if self.run is not None:

@@ -29,6 +29,7 @@ class LayerJob:
     content: np.ndarray  #: H×W×3 float32 sRGB in 0–1, what the engine styles
     alpha: np.ndarray  #: H×W float32, the source's alpha
     mask: Optional[np.ndarray]  #: H×W float32 selection strength, or None
+    region_masks: Optional[list] = None  #: one mask per painting, or None (plugin/regions.py)
 
 
 @dataclass
@@ -151,7 +152,12 @@ def style_job(nst_core, job: LayerJob, style: StyleSource, config, progress=None
     if pad_y or pad_x:  # a tiny layer or selection: pad by repeating its edges, crop after
         content = np.pad(content, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
     config = capped_config(config, *content.shape[:2])
-    result = nst_core.stylize(content, style.image, config, progress=progress, cancel=cancel)
+    regions = {}
+    if job.region_masks is not None:  # several paintings in regions (plugin/regions.py)
+        from .regions import pad
+
+        regions["masks"] = pad(job.region_masks, height, width, pad_y, pad_x)
+    result = nst_core.stylize(content, style.image, config, progress=progress, cancel=cancel, **regions)
     return layers.compose(result.image[:height, :width], job.alpha, job.mask, job.fmt)
 
 

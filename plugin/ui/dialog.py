@@ -82,7 +82,8 @@ class StyleDialog(QDialog):
     stylize_requested = pyqtSignal()
 
     def __init__(self, settings: PluginSettings, layer_choices=(), active_name: str = "",
-                 selected_count: int = 1, has_selection: bool = False, problem: str = "", parent=None):
+                 selected_count: int = 1, has_selection: bool = False, problem: str = "", parent=None,
+                 group_choices=()):
         super().__init__(parent)
         self.setObjectName("neural_style_dialog")
         self.setWindowTitle(TITLE)
@@ -222,6 +223,39 @@ class StyleDialog(QDialog):
             sel_note.setWordWrap(True)
             target_layout.addWidget(sel_note)
 
+        # ---------------------------------------------------------------- regions (plugin/regions.py)
+        from ..regions import MODES
+
+        regions_box = QGroupBox("Regions")
+        self.group_nodes = [node for _, node in group_choices]
+        self.regions_mode = QComboBox()
+        self.regions_mode.setObjectName("regions_mode")
+        for key, label in MODES:
+            self.regions_mode.addItem(label, key)
+        self.regions_mode.setToolTip("Different paintings in different parts of the layer. Selection masks and "
+                                     "group layers are named after their painting (e.g. 'starry_night').")
+        self.second_file = QComboBox()
+        self.second_file.setObjectName("second_style_file")
+        self.second_file.setMinimumContentsLength(28)
+        for path in settings.recent_styles:
+            self.second_file.addItem(os.path.basename(path) or path, path)
+        self.second_browse = QPushButton("Browse…")
+        self.second_browse.setObjectName("second_browse")
+        self.regions_group = QComboBox()
+        self.regions_group.setObjectName("regions_group")
+        for label, _ in group_choices:
+            self.regions_group.addItem(label)
+        regions_form = QFormLayout(regions_box)
+        regions_form.addRow("Regions:", self.regions_mode)
+        second_row = QHBoxLayout()
+        second_row.addWidget(self.second_file, 1)
+        second_row.addWidget(self.second_browse)
+        regions_form.addRow("Second painting:", second_row)
+        regions_form.addRow("Group:", self.regions_group)
+        self.regions_mode.currentIndexChanged.connect(self._update_regions)
+        self.second_browse.clicked.connect(self._browse_second)
+        self._update_regions()
+
         # ---------------------------------------------------------------- problem + buttons
         self.problem = QLabel()
         self.problem.setObjectName("problem")
@@ -241,6 +275,7 @@ class StyleDialog(QDialog):
         layout.addWidget(style_box)
         layout.addWidget(quality_box)
         layout.addWidget(target_box)
+        layout.addWidget(regions_box)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
 
@@ -312,6 +347,31 @@ class StyleDialog(QDialog):
         if self.from_layer.isChecked():
             return self.style_node()
         return self.style_path() or None
+
+    def regions_choice(self):
+        """(mode key from plugin.regions.MODES, second painting path or "", group node or None)."""
+        index = self.regions_group.currentIndex()
+        group = self.group_nodes[index] if 0 <= index < len(self.group_nodes) else None
+        return self.regions_mode.currentData(), self.second_file.currentData() or "", group
+
+    def set_second_style_file(self, path: str) -> None:
+        index = self.second_file.findData(path)
+        if index < 0:
+            self.second_file.insertItem(0, os.path.basename(path) or path, path)
+            index = 0
+        self.second_file.setCurrentIndex(index)
+
+    def _browse_second(self) -> None:
+        start = os.path.dirname(self.style_path()) if self.style_path() else os.path.expanduser("~")
+        path, _ = QFileDialog.getOpenFileName(self, "Choose the second painting", start, IMAGE_FILTER)
+        if path:
+            self.set_second_style_file(path)
+
+    def _update_regions(self, *_) -> None:
+        mode = self.regions_mode.currentData()
+        self.second_file.setEnabled(mode == "selection_two")
+        self.second_browse.setEnabled(mode == "selection_two")
+        self.regions_group.setEnabled(mode == "group" and bool(self.group_nodes))
 
     # ------------------------------------------------------------------ helpers for scripts/tests
     def set_style_file(self, path: str) -> None:
