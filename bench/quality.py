@@ -22,6 +22,8 @@ from typing import List, Optional
 
 from PIL import Image, ImageDraw
 
+from nst_core.config import PRESET_HINTS
+
 from .report import Report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,7 +89,7 @@ def _stylize(content: Path, style: Path, preset: str, out: Path, overrides: dict
 
 
 def run(report: Report, size: int, reference_steps: int, cache: Path, limit: Optional[int], preset: str,
-        sheet: Path, seed: int = 0) -> dict:
+        sheet: Path, reference: str = "paper", seed: int = 0) -> dict:
     """Judge ``preset`` against the reference on every pair; returns the summary."""
     from .judge import Judge, palette_distance
 
@@ -95,7 +97,7 @@ def run(report: Report, size: int, reference_steps: int, cache: Path, limit: Opt
     pairs = ordered_pairs(photos, paintings)[:limit]
     cache.mkdir(parents=True, exist_ok=True)
     report.heading(f"Quality: `{preset}` against the paper's result ({size} px, {len(pairs)} pairs)")
-    report.line(f"Reference: `paper` preset (white noise, α/β = 10⁻³, L-BFGS) for {reference_steps} steps; "
+    report.line(f"Reference: `{reference}` preset ({PRESET_HINTS[reference]}) run for {reference_steps} steps; "
                 f"judged on each saved 8-bit output at {size} px by the paper's normalised network (style: "
                 "Σ⅕E_l over relu1_1…relu5_1; content: ½Σ(F−P)² at relu4_2) and the palette distance to the "
                 "painting (sliced Wasserstein-1 of RGB pixels, 0–1). Ratios are the default's over the "
@@ -106,10 +108,10 @@ def run(report: Report, size: int, reference_steps: int, cache: Path, limit: Opt
         name = f"{photo.stem}×{painting.stem}"
         content = _prepare(photo, size, cache / f"photo_{photo.stem}_{size}.png")
         style = _prepare(painting, size, cache / f"painting_{painting.stem}_{size}.png")
-        ref_out = cache / f"reference_{photo.stem}_{painting.stem}_{size}_{reference_steps}_{seed}.png"
+        ref_out = cache / f"{reference}_{photo.stem}_{painting.stem}_{size}_{reference_steps}_{seed}.png"
         ref_time_file = ref_out.with_suffix(".json")
         if not ref_out.exists():
-            seconds = _stylize(content, style, "paper", ref_out, dict(size=size, steps=reference_steps, seed=seed))
+            seconds = _stylize(content, style, reference, ref_out, dict(size=size, steps=reference_steps, seed=seed))
             ref_time_file.write_text(json.dumps({"seconds": seconds}))
         ref_seconds = json.loads(ref_time_file.read_text())["seconds"]
         out = cache / f"{preset}_{photo.stem}_{painting.stem}_{size}.png"

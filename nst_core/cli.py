@@ -274,6 +274,8 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     height, width = result.image.shape[:2]
     print(f"saved {saved} ({width}×{height}) in {time.perf_counter() - started:.1f} s: "
           f"{result.steps} steps on {result.device}, seed {result.seed}")
+    for warning in result.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
     return 0
 
 

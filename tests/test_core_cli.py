@@ -60,3 +60,14 @@ def test_cli_bad_arguments(tmp_path, content_path, style_path):
     _assert_one_line_error(run_cli(str(content_path), str(style_path)), 2, "-o")
     _assert_one_line_error(run_cli(str(content_path), str(style_path), "-o", "/no/such/dir/o.png"), 2, "does not exist")
     _assert_one_line_error(run_cli(str(content_path), str(style_path), "-o", str(tmp_path / "o.png"), "--size", "8"), 1, "Size 8")
+
+
+def test_cli_says_when_the_style_did_not_take(tmp_path, content_path, style_path):
+    """A run that leaves the style no room ends with one plain warning line, not a silent photo."""
+    out = tmp_path / "photo_again.png"
+    done = run_cli(str(content_path), str(style_path), "-o", str(out), "--size", "64", "--scales", "1",
+                   "--steps", "12", "--seed", "0", "--init", "content", "--style-weight", "1e-12",
+                   "--palette-weight", "0", "--quiet")
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "style hardly took hold" in warnings[0] and "Traceback" not in done.stderr
