@@ -96,6 +96,8 @@ def gui(tmp_path_factory):
 
 def part(gui, name):
     assert gui["errors"] == [], "\n".join(gui["errors"]) + "\n" + "\n".join(gui["steps"])
+    log = Path(gui["_log"]).read_text(errors="replace")
+    assert "Traceback" not in log, log[log.index("Traceback") - 200:][:3000]
     assert name in gui, f"{name} did not run:\n" + "\n".join(gui["steps"])
     return gui[name]
 
@@ -127,7 +129,7 @@ def test_thumbnail_of_a_bomb_is_refused_off_the_gui_thread(gui):
 def test_bomb_as_the_style_is_refused_in_the_dialog(gui):
     r = part(gui, "style_bomb")
     assert "13000×13000 px" in r["problem"]
-    assert r["dialog_open"] and not r["run_started"] and r["names_unchanged"]
+    assert r["dialog_open"] and not r["run_started"] and r["names_unchanged"] and r["undo_unchanged"]
     assert r["peak_above_start"] < 100 * MB, r["peak_above_start"] / MB
 
 

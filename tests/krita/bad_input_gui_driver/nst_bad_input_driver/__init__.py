@@ -160,6 +160,7 @@ def script():
     RESULT["thumbnail_bomb"] = {"gui_thread_seconds": gui_call, "peak_above_start": status("VmHWM") - base,
                                 "problem": dialog.problem.text() if dialog.problem.isVisible() else ""}
     names_before = names()
+    undo_before = undo.text()
     base = reset_peak()
     dialog.set_style_file(CONFIG["bomb_13000"])
     yield lambda: dialog.thumb.text() == "too large"
@@ -172,7 +173,8 @@ def script():
     yield 1.0
     RESULT["style_bomb"] = {"problem": dialog.problem.text() if dialog.problem.isVisible() else "",
                             "dialog_open": dialog.isVisible(), "run_started": extension.run is not run_before,
-                            "peak_above_start": status("VmHWM") - base, "names_unchanged": names() == names_before}
+                            "peak_above_start": status("VmHWM") - base, "names_unchanged": names() == names_before,
+                            "undo_unchanged": undo.text() == undo_before}
 
     # ---------------------------------------------------------------- 2. working size far above the layer's
     dialog.set_style_file(CONFIG["style"])
