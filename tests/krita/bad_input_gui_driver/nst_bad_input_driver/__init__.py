@@ -122,12 +122,16 @@ def script():
         layer = doc.createNode(case, "paintlayer")
         doc.rootNode().addChildNode(layer, None)
         layer.setPixelData(QByteArray(b"\x20\x90\xe0\xff" * (48 * 32)), 0, 0, 48, 32)
-        layer.setColorSpace("RGBA", "U16", "sRGB-elle-V2-srgbtrc.icc")  # differs from the image's U8
+        # the last setup step differs from the step a hidden extra one would be (so one undo
+        # after styling must land exactly on it): masked: "Add Layer" (the mask) vs. a hidden
+        # "Convert Layer Color Space"; blend: "Convert Layer Color Space" vs. "Composition Mode Change"
         if case == "masked":
+            layer.setColorSpace("RGBA", "U16", "sRGB-elle-V2-srgbtrc.icc")  # differs from the image's U8
             mask = doc.createNode("mask", "transparencymask")
             layer.addChildNode(mask, None)
         else:
             layer.setBlendingMode("multiply")
+            layer.setColorSpace("RGBA", "U16", "sRGB-elle-V2-srgbtrc.icc")
         doc.waitForDone()
         yield 0.5
         info = {"names_before": names(), "undo_before": undo.text()}
