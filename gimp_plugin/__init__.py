@@ -13,6 +13,7 @@ PyTorch, so the plug-in is split in two processes:
 
 Data flows one way: layer → ``.npy`` → worker (``nst_core``) → ``.npy`` → new layer.
 """
+from nst_core.config import DEFAULT_PRESET, PRESET_HINTS, PRESETS as _ENGINE_PRESETS  # noqa: F401 (re-exported)
 
 #: The GIMP procedure name (PDB).
 PROCEDURE = "plug-in-neural-style-transfer"
@@ -20,6 +21,6 @@ PROCEDURE = "plug-in-neural-style-transfer"
 PLUGIN_DIR = "neural_style_transfer"
 #: What ``install.py --gimp`` writes beside the entry script: which Python runs the engine.
 ENGINE_FILE = "engine.json"
-#: ``nst_core.PRESETS`` (checked by the tests; GIMP's Python cannot import the engine).
-PRESETS = ("fast", "balanced", "quality", "paper")
-DEFAULT_PRESET = "fast"
+#: The presets and their hints come from the engine's one declaration (nst_core/config.py, which
+#: imports neither torch nor numpy, so GIMP's own Python can read it from the installed copy).
+PRESETS = tuple(_ENGINE_PRESETS)

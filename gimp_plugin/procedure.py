@@ -16,14 +16,13 @@ import gi
 gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp, GLib, GObject  # noqa: E402
 
-from . import DEFAULT_PRESET, PRESETS, PROCEDURE, bridge, messages, pixels  # noqa: E402
+from . import DEFAULT_PRESET, PRESET_HINTS, PRESETS, PROCEDURE, bridge, messages, pixels  # noqa: E402
 
 COLOUR_CHOICES = (("none", "Off"), ("luminance", "Keep the layer's colours (luminance)"),
                   ("histogram", "Match the layer's colours (histogram)"))
 DEVICE_CHOICES = (("auto", "Automatic (GPU if there is one)"), ("cpu", "CPU"), ("cuda", "NVIDIA GPU (CUDA)"),
                   ("mps", "Apple GPU (MPS)"))
-PRESET_LABELS = {"fast": "Fast — a quick look (384 px)", "balanced": "Balanced — the default (512 px)",
-                 "quality": "Quality — 1024 px, more steps", "paper": "Paper — the original method"}
+PRESET_LABELS = {name: f"{name.capitalize()} — {hint}" for name, hint in PRESET_HINTS.items()}
 RW = GObject.ParamFlags.READWRITE
 
 
@@ -43,7 +42,7 @@ def add_arguments(procedure) -> None:
     """PDB arguments (style-file, preset, steps, size, seed) and dialog-only ones."""
     procedure.add_file_argument("style-file", "Style _file", "The painting whose style is applied",
                                 Gimp.FileChooserAction.ANY, True, None, RW)
-    procedure.add_choice_argument("preset", "_Preset", "fast, balanced, quality or paper",
+    procedure.add_choice_argument("preset", "_Preset", ", ".join(PRESETS),
                                   _choice([(p, PRESET_LABELS[p]) for p in PRESETS]), DEFAULT_PRESET, RW)
     procedure.add_int_argument("steps", "_Steps", "Optimisation steps (0 = the preset's)", 0, 5000, 0, RW)
     procedure.add_int_argument("size", "Working si_ze", "Long side in px the engine works at (0 = the preset's)",

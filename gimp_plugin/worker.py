@@ -21,6 +21,8 @@ import sys
 import threading
 import time
 
+from nst_core.config import DEFAULT_PRESET
+
 #: the engine refuses images smaller than this on a side; smaller areas are padded
 MIN_SIDE = 16
 
@@ -80,7 +82,7 @@ def build_config(nst_core, preset: str, options: dict):
         overrides["preserve_colors"] = None if colours == "none" else colours
     if options.get("device"):
         overrides["device"] = options["device"]
-    config = nst_core.StyleConfig.from_preset(preset or "fast", **overrides)
+    config = nst_core.StyleConfig.from_preset(preset or DEFAULT_PRESET, **overrides)
     strength = float(options.get("style_strength") or 1.0)
     if strength <= 0:
         raise nst_core.BadConfig(f"Style strength {strength} is out of range: use a value above 0.")
