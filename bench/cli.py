@@ -54,8 +54,8 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--pairs", type=int, default=None,
                         help="--quality: only N pairs (the first max(photos, paintings) use each image once)")
     parser.add_argument("--quality-preset", default="balanced", help="--quality: the preset judged")
-    parser.add_argument("--reference-preset", default="paper-1e-4",
-                        help="--quality: the preset whose converged result is the reference")
+    parser.add_argument("--reference", default="paper-balance", choices=["paper-balance", "paper", "paper-1e-4"],
+                        help="--quality: the reference (bench/quality.py REFERENCES)")
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "nst-bench" / "quality"),
                         help="--quality: folder keeping references (reused) and outputs")
     parser.add_argument("--sizes", type=int, nargs="+", help="long sides in px for the per-step tables")
@@ -176,7 +176,7 @@ def _quality_main(args, argv) -> int:
     out = None if args.out == "-" else Path(args.out) if args.out else ROOT / "BENCHMARKS.md"
     sheet = ROOT / "docs" / "quality_contact_sheet.jpg" if out is not None else Path(args.cache) / "contact_sheet.jpg"
     quality.run(report, args.quality_size, args.reference_steps, Path(args.cache), args.pairs, args.quality_preset, sheet,
-                args.reference_preset)
+                args.reference)
     report.line(f"Benchmark wall time: {time.perf_counter() - started:.0f} s.")
     if out is not None:
         write_markdown(out, report.text(), QUALITY_BEGIN, QUALITY_END, "Quality (measured)")
