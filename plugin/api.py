@@ -6,9 +6,12 @@ From Krita's Scripter or a ``kritarunner`` script::
     doc = Krita.instance().activeDocument()
     new_layers = stylize_layers(doc, doc.activeNode(), "/path/to/style.jpg", preset="fast", steps=20, size=256)
 
+``preset`` defaults to ``nst_core.config.DEFAULT_PRESET`` (balanced), as in the dialog and the CLI.
 ``style`` is an image path or a node of the document. Options are ``nst_core.StyleConfig``
 fields (``steps``, ``size``, ``style_scale``, ``preserve_colors``, ``seed``, ``device``, …)
-plus ``style_strength`` (multiplies the preset's style weight). Keyword-only extras:
+plus ``style_strength`` (multiplies the preset's style weight). ``style_strength``, ``steps``,
+``size``, ``style_scale`` and ``seed`` have the dialog's ranges (``plugin/settings.py``:
+strength 0.1–10, size 0 or 16–8192 px, …); a value outside is refused in plain words. Keyword-only extras:
 ``use_selection`` (default True: only the selected area keeps the style), ``progress`` and
 ``cancel`` (passed to ``nst_core.stylize`` for every layer).
 
@@ -35,10 +38,10 @@ from . import bootstrap
 
 bootstrap.install()
 
-from . import engine_bridge, errors  # noqa: E402  (jobs needs numpy: imported after the engine check)
+from . import engine_bridge, errors, settings  # noqa: E402  (jobs needs numpy: imported after the engine check)
 
 
-def stylize_layers(document=None, nodes=None, style=None, preset: str = "fast", *,
+def stylize_layers(document=None, nodes=None, style=None, preset: str = settings.DEFAULT_PRESET, *,
                    use_selection: bool = True, progress=None, cancel=None, masks=None, **options) -> list:
     """Style ``nodes`` of ``document`` with ``style`` and insert one result layer per node.
 

@@ -10,11 +10,12 @@ from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 
 from . import engine_bridge, errors, jobs, layers
 from .ui.progress import ProgressDialog
-from .worker import StyleWorker
+from .worker import Failure, Progress, StyleWorker
 
 WATCH_INTERVAL_MS = 400
 PREVIEW_EVERY = 5
 MIN_RETRY_SIZE = 64
+CANCELLED = "Cancelled — nothing in the document was changed."
 
 
 class StyleRun(QObject):
@@ -91,15 +92,15 @@ class StyleRun(QObject):
         return self.state == "running"
 
     # ------------------------------------------------------------------ worker signals (GUI thread)
-    def _on_progress(self, info: dict) -> None:
-        job = self.jobs[info["index"]]
-        self.progress.set_job(info["index"], info["count"], job.source_name)
+    def _on_progress(self, info: Progress) -> None:
+        job = self.jobs[info.index]
+        self.progress.set_job(info.index, info.count, job.source_name)
         self.progress.set_step(info)
 
     def _on_job_done(self, index: int, data) -> None:
         self.results[index] = data
 
-    def _on_failed(self, info: dict) -> None:
+    def _on_failed(self, info: Failure) -> None:
         self._failure = info
 
     def _on_cancelled(self) -> None:
@@ -111,11 +112,11 @@ class StyleRun(QObject):
             self._finish("failed", str(self._abort))
         elif self._failure is not None:
             info = self._failure
-            oom = (info.get("device") or "cpu") if info.get("kind") == "oom" else None
-            message = info.get("message") or (errors.out_of_memory(oom) if oom else "Style transfer failed.")
+            oom = (info.device or "cpu") if info.kind == "oom" else None
+            message = info.message or (errors.out_of_memory(oom) if oom else "Style transfer failed.")
             self._finish("failed", message, oom_device=oom)
         elif self._cancelled:
-            self._finish("cancelled", "Cancelled: nothing in the document was changed.")
+            self._finish("cancelled", CANCELLED)
         elif len(self.results) == len(self.jobs):
             self._insert_all()
         else:
@@ -157,6 +158,8 @@ class StyleRun(QObject):
         self.message = message
         if state == "failed":
             self.progress.show_problem(message, oom_device=oom_device)
+        elif state == "cancelled":  # said, not just closed: the painter sees the click took effect
+            self.progress.show_note("Cancelled", message)
         elif note:
             self.progress.show_note("Done, with a problem", message)
         else:

@@ -9,13 +9,12 @@ import importlib
 import importlib.util
 from typing import Any, Optional
 
-from . import bootstrap, errors
-
-PRESETS = ("fast", "balanced", "quality")
-COLOUR_CHOICES = (None, "luminance", "histogram")
+from . import bootstrap, errors, settings
 
 #: plugin-level options understood by :func:`build_config` besides StyleConfig's own fields
 PLUGIN_OPTIONS = ("style_strength",)
+#: options whose range is declared in plugin/settings.py (the dialog's, the saved settings' and the API's)
+RANGED = tuple(name for name, setting in settings.SETTINGS.items() if setting.range is not None)
 
 
 def missing_dependency() -> Optional[errors.EngineMissing]:
@@ -45,22 +44,29 @@ def load():
         raise errors.engine_missing("nst_core", f"{type(error).__name__}: {error}") from error
 
 
-def build_config(nst_core, preset: str = "fast", **options: Any):
+def build_config(nst_core, preset: str = settings.DEFAULT_PRESET, **options: Any):
     """A ``StyleConfig`` from a preset plus options.
 
     Options are ``StyleConfig`` fields (``steps``, ``size``, ``style_scale``,
     ``preserve_colors``, ``seed``, ``device``, …) plus ``style_strength``, a multiplier
     of the preset's style weight. ``None`` / ``0`` for ``steps`` and ``size`` mean "the
-    preset's value"; ``preserve_colors="none"`` means off.
+    preset's value"; ``preserve_colors="none"`` means off. Numbers outside the ranges
+    declared in ``plugin/settings.py`` are refused with ``BadConfig`` in plain words.
     """
     options = dict(options)
-    raw_strength = options.pop("style_strength", 1.0)
+    for name in RANGED:
+        message = settings.problem(name, options.get(name))
+        if message is not None:
+            raise nst_core.BadConfig(message)
+    raw_strength = options.pop("style_strength", None)
+    if raw_strength is None:
+        raw_strength = settings.SETTINGS["style_strength"].default
     try:
-        strength = float(raw_strength or 1.0)
+        strength = float(raw_strength)
     except (TypeError, ValueError):
-        raise nst_core.BadConfig(f"Style strength {raw_strength!r} is not a number: use a value above 0, e.g. 1.") from None
+        raise nst_core.BadConfig(f"Style strength {raw_strength!r} is not a number: use {settings.SETTINGS['style_strength'].range_text()}, e.g. 1.") from None
     if strength != strength or strength in (float("inf"), float("-inf")):
-        raise nst_core.BadConfig(f"Style strength {raw_strength!r} is not a finite number: use a value above 0, e.g. 1.")
+        raise nst_core.BadConfig(f"Style strength {raw_strength!r} is not a finite number: use {settings.SETTINGS['style_strength'].range_text()}, e.g. 1.")
     for key in ("steps", "size"):
         if isinstance(options.get(key), (type(None), int, float, str)) and options.get(key) in (None, 0, "", "preset"):
             options.pop(key, None)
@@ -68,7 +74,5 @@ def build_config(nst_core, preset: str = "fast", **options: Any):
         options["preserve_colors"] = None
     config = nst_core.StyleConfig.from_preset(preset, **options)
     if strength != 1.0:
-        if strength <= 0:
-            raise nst_core.BadConfig(f"Style strength {strength} is out of range: use a value above 0.")
         config.style_weight = config.style_weight * strength
     return config

@@ -36,18 +36,32 @@ def _selected_nodes(document) -> list:
 
 
 def _layer_choices(document) -> list:
-    """(indented label, node) for every layer, top of the stack first."""
-    choices = []
+    """(indented label, node) for every layer, top of the stack first. Layers that share a
+    name are told apart by their place among them: "Layer 1 (2 of 3 from the top)"."""
+    found = []
 
     def walk(node, depth):
         for child in reversed(node.childNodes()):
             if child.type() in _MASKS:
                 continue
-            choices.append(("    " * depth + child.name(), child))
+            found.append((depth, child))
             if child.type() == "grouplayer":
                 walk(child, depth + 1)
 
     walk(document.rootNode(), 0)
+    return label_layers([(depth, node.name(), node) for depth, node in found])
+
+
+def label_layers(entries) -> list:
+    """(depth, name, node) in stack order → (label, node), duplicates numbered from the top."""
+    totals = {}
+    for _, name, _ in entries:
+        totals[name] = totals.get(name, 0) + 1
+    seen, choices = {}, []
+    for depth, name, node in entries:
+        seen[name] = seen.get(name, 0) + 1
+        label = name if totals[name] == 1 else f"{name} ({seen[name]} of {totals[name]} from the top)"
+        choices.append(("    " * depth + label, node))
     return choices
 
 
@@ -94,7 +108,8 @@ class NeuralStyleExtension(Extension):
             selected_count=len(selected) or (1 if active is not None else 0),
             has_selection=document.selection() is not None,
             problem=str(problem) if problem else "", parent=parent,
-            group_choices=[(label, node) for label, node in _layer_choices(document) if node.type() == "grouplayer"])
+            group_choices=[(label, node) for label, node in _layer_choices(document) if node.type() == "grouplayer"],
+            targets=selected or [active])
         self.dialog.stylize_requested.connect(self._stylize)
         self.dialog.finished.connect(self._dialog_closed)
         self.dialog.open()

@@ -45,6 +45,11 @@ def result_name(layer_name: str, style_label: str) -> str:
     return f"Styled – {layer_name} ({style_label})"
 
 
+def is_result_of(node, layer_name: str) -> bool:
+    """``node`` is named like a result of the layer called ``layer_name``."""
+    return node.name().startswith(f"Styled – {layer_name} (")
+
+
 def is_mask(node) -> bool:
     return node.type() in MASK_TYPES
 
@@ -190,10 +195,11 @@ def check_alive(job: LayerJob):
 
 
 def insert_result(job: LayerJob, data: bytes):
-    """Create the result layer, fill it, then add it above the source (one undo step)."""
+    """Create the result layer, fill it, then add it above the source and above the
+    source's earlier results, where it is seen (one undo step)."""
     source = check_alive(job)
     node = layers.new_result_node(job.document, source, job.result_name, job.fmt, job.rect, data)
-    layers.insert_above(source, node)
+    layers.insert_above(source, node, lambda sibling: is_result_of(sibling, source.name()))
     return node
 
 

@@ -294,8 +294,18 @@ def _node_in_space(name: str, fmt: PixelFormat, resolution) -> object:
         scratch.close()
 
 
-def insert_above(source, node) -> None:
-    """Add ``node`` directly above ``source`` in the same parent: one undo step in Krita."""
+def insert_above(source, node, earlier=lambda sibling: False) -> None:
+    """Add ``node`` above ``source`` in the same parent — and above the siblings directly on
+    top of it for which ``earlier(sibling)`` holds (earlier results of the same source, which
+    would otherwise hide the new one): one undo step in Krita."""
     parent = source.parentNode()
-    if parent is None or not parent.addChildNode(node, source):
+    below = source
+    if parent is not None:
+        siblings = parent.childNodes()  # bottom to top
+        ids = [sibling.uniqueId() for sibling in siblings]
+        index = ids.index(source.uniqueId()) if source.uniqueId() in ids else len(siblings)
+        while index + 1 < len(siblings) and earlier(siblings[index + 1]):
+            index += 1
+            below = siblings[index]
+    if parent is None or not parent.addChildNode(node, below):
         raise errors.layer_gone(source.name())

@@ -1,4 +1,15 @@
-"""The dialog's choices, kept between sessions in Krita's settings (kritarc, [neural_style]).
+"""Every choice of the dialog declared once — label, tooltip, range, default — and kept
+between sessions in Krita's settings (kritarc, [neural_style]).
+
+Why one declaration: the dialog, the saved settings and the scripting API each used to
+keep their own bounds (the style strength was 0.1–10 in the dialog, 0.01–100 in the saved
+settings, and 0 silently became 1). Now :data:`SETTINGS` is the only place: the dialog
+builds its widgets from it (``plugin/ui/dialog.py``), :class:`PluginSettings` takes its
+defaults from it and falls back to them for saved values out of range, and
+:func:`problem` gives the one plain sentence the API raises for a value out of range.
+
+The presets, their order, their hints and the default preset come from
+``nst_core.config`` (it imports neither torch nor numpy, so the GUI thread may read it).
 
 ``store`` is anything with Krita's ``readSetting(group, key, default)`` /
 ``writeSetting(group, key, value)``; by default ``Krita.instance()``.
@@ -6,15 +17,116 @@
 from __future__ import annotations
 
 import json
+import math
+import numbers
 from dataclasses import asdict, dataclass, field, fields
-from typing import Optional
+from typing import Any, Optional, Tuple
+
+from . import bootstrap
+
+bootstrap.install()  # nst_core may live in the linked environment
+try:
+    from nst_core.config import DEFAULT_PRESET, PRESET_HINTS, PRESETS as _ENGINE_PRESETS
+except ImportError:  # the engine is missing: the dialog says so and refuses to run
+    DEFAULT_PRESET, PRESET_HINTS, _ENGINE_PRESETS = "", {}, {}
 
 GROUP = "neural_style"
 MAX_RECENT = 6
-PRESETS = ("fast", "balanced", "quality")
-COLOUR_MODES = ("none", "luminance", "histogram")
+#: the engine's presets, in its order
+PRESETS = tuple(_ENGINE_PRESETS)
 TARGETS = ("active", "selected")
-DEVICES = ("auto", "cpu")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One field of the dialog: its label, default, tooltip and (for numbers) range.
+
+    ``zero`` names what 0 means for fields where 0 stands for "the preset's value";
+    ``choices`` are (key, label) pairs for a drop-down list.
+    """
+
+    label: str
+    default: Any
+    help: str
+    range: Optional[Tuple[float, float]] = None
+    step: float = 1
+    decimals: int = 0
+    suffix: str = ""
+    zero: str = ""
+    least: Optional[float] = None  #: the smallest value other than 0, where 0 means "the preset's"
+    choices: Tuple[Tuple[Any, str], ...] = ()
+
+    def keys(self) -> tuple:
+        return tuple(key for key, _ in self.choices)
+
+    def range_text(self) -> str:
+        low, high = self.range
+        unit = self.suffix.strip()
+        unit = f" {unit}" if unit and unit != "×" else ""
+        text = f"{_number(low)} to {_number(high)}{unit}"
+        return f"0 (the {self.zero.lower()}) or {_number(self.lowest())} to {_number(high)}{unit}" if self.zero else text
+
+    def lowest(self) -> float:
+        """The smallest value allowed besides 0 ("the preset's")."""
+        return self.least if self.least is not None else self.range[0]
+
+
+def _number(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+SETTINGS = {
+    "preset": Setting(
+        "Preset:", DEFAULT_PRESET, "How long and how finely the style is painted; the hint beside it says more.",
+        choices=tuple((name, name.capitalize()) for name in PRESETS)),
+    "style_strength": Setting(
+        "Style strength:", 1.0, "How strongly the style is imposed, relative to the preset (1 × = the preset's).",
+        range=(0.1, 10.0), step=0.1, decimals=2, suffix=" ×"),
+    "steps": Setting(
+        "Steps:", 0, "Optimisation steps at each scale; more = closer to the style, slower.",
+        range=(0, 5000), zero="Preset's", least=1),
+    "size": Setting(
+        "Working size:", 0, "Long side of the image the style is computed at; the result is scaled to the layer.",
+        range=(0, 8192), step=64, suffix=" px", zero="Preset's", least=16),
+    "style_scale": Setting(
+        "Style scale:", 1.0, "Size of the style's brush strokes and patterns (below 1 = finer, above 1 = coarser).",
+        range=(0.05, 8.0), step=0.25, decimals=2, suffix=" ×"),
+    "preserve_colors": Setting(
+        "Colours:", "none", "Whose colours the result has: the painting's or the layer's.",
+        choices=(("none", "Take the style's colours"),
+                 ("luminance", "Keep the layer's colours (luminance)"),
+                 ("histogram", "Keep the layer's colours (histogram match)"))),
+    "seed": Setting(
+        "Seed:", 0, "The same seed and settings give the same result.", range=(0, 2_147_483_647)),
+    "device": Setting(
+        "Run on:", "auto", "Where the engine runs.",
+        choices=(("auto", "Automatic (GPU if available)"), ("cpu", "CPU only"))),
+}
+#: the dialog's advanced fields, in the order they are shown
+ADVANCED = ("style_strength", "steps", "size", "style_scale", "preserve_colors", "seed", "device")
+
+
+def problem(name: str, value) -> Optional[str]:
+    """The plain sentence refusing ``value`` for setting ``name``, or None if it is fine.
+
+    Only numbers are judged here (ranges); text that is not a number is left to the
+    engine, which names the field and says what kind of value it needs.
+    """
+    setting = SETTINGS[name]
+    if setting.choices:
+        return None if value in setting.keys() else (
+            f"{setting.label.rstrip(':')} {value!r} is not one of {', '.join(map(str, setting.keys()))}.")
+    if value is None or isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    if not math.isfinite(value):
+        return None
+    low, high = setting.range
+    if setting.zero and value == 0:
+        return None
+    low = setting.lowest()
+    if low <= value <= high:
+        return None
+    return f"{setting.label.rstrip(':')} {_number(value)} is out of range: use {setting.range_text()}."
 
 
 @dataclass
@@ -22,15 +134,15 @@ class PluginSettings:
     style_source: str = "file"  #: "file" or "layer"
     style_path: str = ""
     recent_styles: list = field(default_factory=list)
-    preset: str = "fast"
-    style_strength: float = 1.0  #: multiplies the preset's style weight
-    steps: int = 0  #: 0 = the preset's
-    size: int = 0  #: long side of the working size in px; 0 = the preset's
-    style_scale: float = 1.0
-    preserve_colors: str = "none"
-    seed: int = 0
+    preset: str = SETTINGS["preset"].default
+    style_strength: float = SETTINGS["style_strength"].default  #: multiplies the preset's style weight
+    steps: int = SETTINGS["steps"].default  #: 0 = the preset's
+    size: int = SETTINGS["size"].default  #: long side of the working size in px; 0 = the preset's
+    style_scale: float = SETTINGS["style_scale"].default
+    preserve_colors: str = SETTINGS["preserve_colors"].default
+    seed: int = SETTINGS["seed"].default
     target: str = "active"  #: "active" layer or every "selected" layer
-    device: str = "auto"
+    device: str = SETTINGS["device"].default
     advanced_open: bool = False
 
     # ------------------------------------------------------------------ persistence
@@ -57,22 +169,22 @@ class PluginSettings:
 
     # ------------------------------------------------------------------ helpers
     def sanitise(self) -> None:
+        """Any value outside its declaration (an old or hand-edited kritarc) becomes the default."""
         if self.style_source not in ("file", "layer"):
             self.style_source = "file"
-        if self.preset not in PRESETS:
-            self.preset = "fast"
-        if self.preserve_colors not in COLOUR_MODES:
-            self.preserve_colors = "none"
         if self.target not in TARGETS:
             self.target = "active"
-        if self.device not in DEVICES:
-            self.device = "auto"
+        for name, setting in SETTINGS.items():
+            value = getattr(self, name)
+            if setting.range is not None:
+                try:
+                    value = type(setting.default)(value)
+                except (TypeError, ValueError, OverflowError):
+                    value = setting.default
+            if problem(name, value) is not None:
+                value = setting.default
+            setattr(self, name, value)
         self.recent_styles = [str(p) for p in self.recent_styles if p][:MAX_RECENT]
-        self.steps = max(0, int(self.steps))
-        self.size = max(0, int(self.size))
-        self.seed = max(0, int(self.seed))
-        self.style_strength = min(100.0, max(0.01, float(self.style_strength)))
-        self.style_scale = min(8.0, max(0.05, float(self.style_scale)))
 
     def remember_style(self, path: str) -> None:
         """Put ``path`` first in the recent list (at most MAX_RECENT, no duplicates)."""

@@ -15,10 +15,35 @@ import queue
 import sys
 import threading
 import time
+from dataclasses import dataclass
+from typing import Any, Optional
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
 from . import engine_bridge, errors, jobs
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of one layer, sent from the engine thread to the progress window."""
+
+    index: int  #: which layer job (0-based)
+    count: int  #: how many layer jobs in the run
+    step: int
+    total: int
+    elapsed: float  #: seconds since this layer started
+    eta: Optional[float]  #: seconds left for this layer, None while unknown
+    preview: Any = None  #: H×W×3 uint8 numpy array, or None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a run stopped, in the plain sentence the painter sees."""
+
+    kind: str  #: "oom", a PluginError's kind, an NSTError's class name, or "error"
+    message: Optional[str]
+    device: Optional[str] = None  #: for "oom": the device that ran out
+    index: int = 0  #: the layer job that failed
 
 
 def leave_a_core_for_krita() -> None:
@@ -87,11 +112,11 @@ class StyleWorker(QObject):
     """One run's jobs, executed on the shared :func:`engine_thread`; the QThread-like API
     (``start``, ``isRunning``, ``wait``, ``finished``) the controller uses."""
 
-    #: dict(index, count, step, total, elapsed, eta, preview) — preview is H×W×3 uint8 or None
+    #: a :class:`Progress`
     progressed = pyqtSignal(object)
     #: index of the job, bytes of its result layer
     job_done = pyqtSignal(int, object)
-    #: dict(kind, message, device, index)
+    #: a :class:`Failure`
     failed = pyqtSignal(object)
     cancelled = pyqtSignal()
     #: the engine is imported and the first job starts
@@ -153,8 +178,7 @@ class StyleWorker(QObject):
                     preview = None
                     if p.preview is not None:
                         preview = (p.preview.clip(0, 1) * 255 + 0.5).astype("uint8")
-                    self.progressed.emit({"index": index, "count": count, "step": p.step, "total": p.total,
-                                          "elapsed": elapsed, "eta": eta, "preview": preview})
+                    self.progressed.emit(Progress(index, count, p.step, p.total, elapsed, eta, preview))
 
                 data = jobs.style_job(nst_core, self.layer_jobs[index], self.style, config,
                                       progress=report, cancel=self.cancel_event)
@@ -166,15 +190,14 @@ class StyleWorker(QObject):
         if nst_core is not None and isinstance(error, nst_core.Cancelled):
             self.cancelled.emit()
             return
-        info = {"kind": "error", "message": None, "device": None, "index": self.index}
         if isinstance(error, errors.PluginError):
-            info.update(kind=error.kind, message=str(error))
+            failure = Failure(error.kind, str(error), index=self.index)
         elif nst_core is not None and isinstance(error, nst_core.OutOfMemory):
-            info.update(kind="oom", device=getattr(error, "device", None), message=str(error))
+            failure = Failure("oom", str(error), getattr(error, "device", None), self.index)
         elif isinstance(error, MemoryError):
-            info.update(kind="oom", device="cpu", message=errors.out_of_memory("cpu"))
+            failure = Failure("oom", errors.out_of_memory("cpu"), "cpu", self.index)
         elif nst_core is not None and isinstance(error, nst_core.NSTError):
-            info.update(kind=type(error).__name__, message=str(error))
+            failure = Failure(type(error).__name__, str(error), index=self.index)
         else:
-            info["message"] = errors.unexpected(error)
-        self.failed.emit(info)
+            failure = Failure("error", errors.unexpected(error), index=self.index)
+        self.failed.emit(failure)

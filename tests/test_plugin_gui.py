@@ -68,14 +68,14 @@ def small_png(path: Path) -> Path:
     return path
 
 
-def run_krita(home: Path, config: dict, out: Path, log: Path) -> dict:
+def run_krita(home: Path, config: dict, out: Path, log: Path, screen: str = "1280x1024") -> dict:
     env = dict(os.environ, HOME=str(home), NST_GUI_TEST_CONFIG=str(out.with_suffix(".config.json")))
     for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "PYTHONPATH", "PYTHONHOME", "QT_QPA_PLATFORM"):
         env.pop(key, None)
     env["XDG_RUNTIME_DIR"] = str(home / "runtime")
     (home / "runtime").mkdir(mode=0o700, exist_ok=True)
     out.with_suffix(".config.json").write_text(json.dumps(config), encoding="utf-8")
-    cmd = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", "krita", "--nosplash"]
+    cmd = ["xvfb-run", "-a", "-s", f"-screen 0 {screen}x24", "krita", "--nosplash"]
     with open(log, "w") as handle:
         proc = subprocess.Popen(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + TIMEOUT

@@ -69,8 +69,8 @@ def test_settings_round_trip_and_sanitise(plugin):
     bad = s.MemoryStore({(s.GROUP, "preset"): "ultra", (s.GROUP, "steps"): "many",
                          (s.GROUP, "recent_styles"): "{not json", (s.GROUP, "style_strength"): "-4"})
     loaded = s.PluginSettings.load(bad)
-    assert loaded.preset == "fast" and loaded.steps == 0 and loaded.recent_styles == []
-    assert loaded.style_strength > 0
+    assert loaded.preset == "balanced" and loaded.steps == 0 and loaded.recent_styles == []
+    assert loaded.style_strength == 1.0  # out of the declared range: the default, not a clamp
     options = back.engine_options()
     assert options["steps"] == 30 and options["size"] == 256 and options["preserve_colors"] == "histogram"
     assert s.PluginSettings().engine_options()["steps"] is None
@@ -90,6 +90,30 @@ def test_build_config_maps_plugin_options(plugin):
     with pytest.raises(nst_core.BadConfig):
         bridge.build_config(nst_core, "fast", not_an_option=1)
     assert bridge.missing_dependency() is None  # the venv has numpy, torch and nst_core
+
+
+def test_one_declaration_for_dialog_saved_settings_and_api(plugin):
+    """Presets and the default come from nst_core.config; each range is refused the same way
+    by the saved settings (back to the default) and the engine bridge (plain words)."""
+    nst_core = pytest.importorskip("nst_core")
+    from nst_core.config import DEFAULT_PRESET, PRESET_HINTS, PRESETS
+
+    s, bridge = plugin.settings, plugin.engine_bridge
+    assert s.SETTINGS["preset"].keys() == tuple(PRESETS) and s.PluginSettings().preset == DEFAULT_PRESET == "balanced"
+    assert s.PRESET_HINTS is PRESET_HINTS
+    assert s.SETTINGS["style_strength"].range == (0.1, 10.0)
+    for value, ok in [(0, False), (0.09, False), (0.1, True), (10, True), (10.5, False)]:
+        saved = s.PluginSettings.load(s.MemoryStore({(s.GROUP, "style_strength"): str(value)}))
+        assert saved.style_strength == (value if ok else 1.0), value
+        if ok:
+            bridge.build_config(nst_core, "fast", style_strength=value)
+        else:
+            with pytest.raises(nst_core.BadConfig, match=r"^Style strength .* is out of range: use 0.1 to 10\.$"):
+                bridge.build_config(nst_core, "fast", style_strength=value)
+    with pytest.raises(nst_core.BadConfig, match=r"Working size 8 is out of range: use 0 \(the preset's\) or 16"):
+        bridge.build_config(nst_core, "fast", size=8)
+    assert bridge.build_config(nst_core, "fast", size=0).size == PRESETS["fast"].size
+    assert bridge.build_config(nst_core).preset == DEFAULT_PRESET
 
 
 @pytest.mark.parametrize("model,depth", [("RGBA", "U8"), ("RGBA", "U16"), ("RGBA", "F16"), ("RGBA", "F32"),

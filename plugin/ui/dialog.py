@@ -9,25 +9,50 @@ import copy
 import os
 
 from PyQt5.QtCore import QObject, Qt, pyqtSignal
-from PyQt5.QtGui import QImage, QPixmap
+from PyQt5.QtGui import QGuiApplication, QImage, QPixmap
 from PyQt5.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
-                             QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QRadioButton,
-                             QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+                             QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+                             QRadioButton, QScrollArea, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from ..errors import TITLE
-from ..settings import PluginSettings
+from ..settings import ADVANCED, PRESET_HINTS, SETTINGS, PluginSettings, Setting
 
 THUMB = 96
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;All files (*)"
-PRESET_HINTS = {
-    "fast": "Fast — a quick look: small working size, few steps.",
-    "balanced": "Balanced — good results: seconds on a GPU, a few minutes on a CPU.",
-    "quality": "Quality — large working size and many steps: slow, best detail.",
-}
-COLOUR_LABELS = [("none", "Take the style's colours"),
-                 ("luminance", "Keep the layer's colours (luminance)"),
-                 ("histogram", "Keep the layer's colours (histogram match)")]
-DEVICE_LABELS = [("auto", "Automatic (GPU if available)"), ("cpu", "CPU only")]
+
+
+def field_widget(name: str, setting: Setting) -> QWidget:
+    """The widget for one declared setting (plugin/settings.py): a drop-down list or a spin box."""
+    if setting.choices:
+        widget = QComboBox()
+        for key, label in setting.choices:
+            widget.addItem(label, key)
+    else:
+        widget = QDoubleSpinBox() if setting.decimals else QSpinBox()
+        if setting.decimals:
+            widget.setDecimals(setting.decimals)
+        low, high = setting.range
+        widget.setRange(low, high)
+        widget.setSingleStep(setting.step)
+        widget.setSuffix(setting.suffix)
+        if setting.zero:
+            widget.setSpecialValueText(setting.zero)
+    widget.setObjectName(name)
+    widget.setToolTip(setting.help)
+    return widget
+
+
+def set_field(widget: QWidget, value) -> None:
+    if isinstance(widget, QComboBox):
+        index = widget.findData(value)
+        if index >= 0:
+            widget.setCurrentIndex(index)
+    else:
+        widget.setValue(value)
+
+
+def field_value(widget: QWidget):
+    return widget.currentData() if isinstance(widget, QComboBox) else widget.value()
 
 
 def load_thumbnail(path: str, size: int = THUMB):
@@ -77,21 +102,24 @@ class ThumbnailLoader(QObject):
 
 
 class StyleDialog(QDialog):
-    """``layer_choices``: list of (label, node) for "style from a layer"."""
+    """``layer_choices``: list of (label, node) for "style from a layer"; ``targets``: the
+    layers about to be styled (never pre-selected as the style)."""
 
     stylize_requested = pyqtSignal()
 
     def __init__(self, settings: PluginSettings, layer_choices=(), active_name: str = "",
                  selected_count: int = 1, has_selection: bool = False, problem: str = "", parent=None,
-                 group_choices=()):
+                 group_choices=(), targets=()):
         super().__init__(parent)
         self.setObjectName("neural_style_dialog")
         self.setWindowTitle(TITLE)
         self.settings = copy.deepcopy(settings)
         self.layer_nodes = [node for _, node in layer_choices]
+        self._target_ids = {node.uniqueId() for node in targets if node is not None}
         self.thumbnails = ThumbnailLoader(self)
         self.thumbnails.ready.connect(self._thumbnail_ready)
         self._style_problem = ""
+        self._blocking = False
 
         # ---------------------------------------------------------------- style
         style_box = QGroupBox("Style")
@@ -113,6 +141,9 @@ class StyleDialog(QDialog):
         self.layer_combo.setObjectName("style_layer")
         for label, _ in layer_choices:
             self.layer_combo.addItem(label)
+        others = [i for i, node in enumerate(self.layer_nodes) if node.uniqueId() not in self._target_ids]
+        if others:  # the first layer that is not being styled
+            self.layer_combo.setCurrentIndex(others[0])
         self.thumb = QLabel()
         self.thumb.setObjectName("thumbnail")
         self.thumb.setFixedSize(THUMB, THUMB)
@@ -133,8 +164,9 @@ class StyleDialog(QDialog):
         quality_box = QGroupBox("Quality")
         self.preset = QComboBox()
         self.preset.setObjectName("preset")
-        for name in ("fast", "balanced", "quality"):
-            self.preset.addItem(name.capitalize(), name)
+        for key, label in SETTINGS["preset"].choices:
+            self.preset.addItem(label, key)
+        self.preset.setToolTip(SETTINGS["preset"].help)
         self.preset_hint = QLabel()
         self.preset_hint.setWordWrap(True)
         self.advanced_toggle = QToolButton()
@@ -147,54 +179,15 @@ class StyleDialog(QDialog):
         self.advanced.setObjectName("advanced")
         form = QFormLayout(self.advanced)
         form.setContentsMargins(0, 0, 0, 0)
-        self.strength = QDoubleSpinBox()
-        self.strength.setObjectName("style_strength")
-        self.strength.setRange(0.1, 10.0)
-        self.strength.setSingleStep(0.1)
-        self.strength.setDecimals(2)
-        self.strength.setSuffix(" ×")
-        self.strength.setToolTip("How strongly the style is imposed, relative to the preset (1 × = the preset's).")
-        self.steps = QSpinBox()
-        self.steps.setObjectName("steps")
-        self.steps.setRange(0, 5000)
-        self.steps.setSpecialValueText("Preset's")
-        self.steps.setToolTip("Optimisation steps at each scale; more = closer to the style, slower.")
-        self.size = QSpinBox()
-        self.size.setObjectName("size")
-        self.size.setRange(0, 8192)
-        self.size.setSingleStep(64)
-        self.size.setSuffix(" px")
-        self.size.setSpecialValueText("Preset's")
-        self.size.setToolTip("Long side of the image the style is computed at; the result is scaled to the layer.")
-        self.scale = QDoubleSpinBox()
-        self.scale.setObjectName("style_scale")
-        self.scale.setRange(0.05, 8.0)
-        self.scale.setSingleStep(0.25)
-        self.scale.setDecimals(2)
-        self.scale.setSuffix(" ×")
-        self.scale.setToolTip("Size of the style's brush strokes and patterns (below 1 = finer, above 1 = coarser).")
-        self.colours = QComboBox()
-        self.colours.setObjectName("preserve_colors")
-        for key, label in COLOUR_LABELS:
-            self.colours.addItem(label, key)
-        self.seed = QSpinBox()
-        self.seed.setObjectName("seed")
-        self.seed.setRange(0, 2_147_483_647)
-        self.seed.setToolTip("The same seed and settings give the same result.")
-        self.device = QComboBox()
-        self.device.setObjectName("device")
-        for key, label in DEVICE_LABELS:
-            self.device.addItem(label, key)
-        form.addRow("Style strength:", self.strength)
-        form.addRow("Steps:", self.steps)
-        form.addRow("Working size:", self.size)
-        form.addRow("Style scale:", self.scale)
-        form.addRow("Colours:", self.colours)
-        form.addRow("Seed:", self.seed)
-        form.addRow("Run on:", self.device)
+        self.fields = {name: field_widget(name, SETTINGS[name]) for name in ADVANCED}
+        for name in ADVANCED:
+            form.addRow(SETTINGS[name].label, self.fields[name])
+        self.strength, self.steps, self.size = self.fields["style_strength"], self.fields["steps"], self.fields["size"]
+        self.scale, self.colours, self.seed = self.fields["style_scale"], self.fields["preserve_colors"], self.fields["seed"]
+        self.device = self.fields["device"]
         quality_layout = QVBoxLayout(quality_box)
         preset_row = QHBoxLayout()
-        preset_row.addWidget(QLabel("Preset:"))
+        preset_row.addWidget(QLabel(SETTINGS["preset"].label))
         preset_row.addWidget(self.preset)
         preset_row.addWidget(self.preset_hint, 1)
         quality_layout.addLayout(preset_row)
@@ -271,11 +264,24 @@ class StyleDialog(QDialog):
         self.buttons.accepted.connect(self._on_stylize)
         self.buttons.rejected.connect(self.reject)
 
+        # The choices scroll when the screen is too short for them (Advanced open on a
+        # 1000-px screen); the problem line and the buttons always stay in view.
+        body = QWidget()
+        body_layout = QVBoxLayout(body)
+        body_layout.setContentsMargins(0, 0, 0, 0)
+        body_layout.addWidget(style_box)
+        body_layout.addWidget(quality_box)
+        body_layout.addWidget(target_box)
+        body_layout.addWidget(regions_box)
+        body_layout.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("choices")
+        self.scroll.setWidget(body)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
-        layout.addWidget(style_box)
-        layout.addWidget(quality_box)
-        layout.addWidget(target_box)
-        layout.addWidget(regions_box)
+        layout.addWidget(self.scroll, 1)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
 
@@ -301,13 +307,8 @@ class StyleDialog(QDialog):
             self.layer_combo.setEnabled(False)
         (self.from_layer if s.style_source == "layer" and self.layer_nodes else self.from_file).setChecked(True)
         self._select(self.preset, s.preset)
-        self.strength.setValue(s.style_strength)
-        self.steps.setValue(s.steps)
-        self.size.setValue(s.size)
-        self.scale.setValue(s.style_scale)
-        self._select(self.colours, s.preserve_colors)
-        self.seed.setValue(s.seed)
-        self._select(self.device, s.device)
+        for name, widget in self.fields.items():
+            set_field(widget, getattr(s, name))
         self.target_selected.setEnabled(selected_count >= 2)
         (self.target_selected if s.target == "selected" and selected_count >= 2 else self.target_active).setChecked(True)
         self.advanced_toggle.setChecked(s.advanced_open)
@@ -323,13 +324,8 @@ class StyleDialog(QDialog):
         if path:
             s.remember_style(path)
         s.preset = self.preset.currentData()
-        s.style_strength = self.strength.value()
-        s.steps = self.steps.value()
-        s.size = self.size.value()
-        s.style_scale = self.scale.value()
-        s.preserve_colors = self.colours.currentData()
-        s.seed = self.seed.value()
-        s.device = self.device.currentData()
+        for name, widget in self.fields.items():
+            setattr(s, name, field_value(widget))
         s.target = "selected" if self.target_selected.isChecked() else "active"
         s.advanced_open = self.advanced_toggle.isChecked()
         s.sanitise()
@@ -379,6 +375,9 @@ class StyleDialog(QDialog):
         self._add_file(path)
 
     def show_problem(self, message: str, blocking: bool = False) -> None:
+        """Show ``message`` in red (or hide it when empty); a blocking one also disables Stylize
+        and stays, any other is cleared as soon as the style choice changes."""
+        self._blocking = self._blocking or (blocking and bool(message))
         self.problem.setText(message)
         self.problem.setVisible(bool(message))
         if blocking:
@@ -411,7 +410,9 @@ class StyleDialog(QDialog):
         self.browse.setEnabled(use_file)
         self.layer_combo.setEnabled(not use_file and bool(self.layer_nodes))
         pixmap = None
-        self._set_style_problem("")
+        self._style_problem = ""
+        if not self._blocking:  # a new choice: the last refusal no longer applies
+            self.show_problem("")
         if use_file and self.style_path():
             self.thumb.clear()
             self.thumb.setText("…")
@@ -453,12 +454,24 @@ class StyleDialog(QDialog):
             self._style_problem = ""
 
     def _update_preset_hint(self, *_) -> None:
-        self.preset_hint.setText(PRESET_HINTS.get(self.preset.currentData(), ""))
+        hint = PRESET_HINTS.get(self.preset.currentData(), "")
+        self.preset_hint.setText(hint[:1].upper() + hint[1:] + "." if hint else "")
 
     def _show_advanced(self, shown: bool) -> None:
         self.advanced.setVisible(shown)
         self.advanced_toggle.setArrowType(Qt.DownArrow if shown else Qt.RightArrow)
-        self.adjustSize()
+        self.fit_screen()
+
+    def fit_screen(self) -> None:
+        """As tall as the choices need, but never taller than the screen (they scroll then)."""
+        body = self.scroll.widget()
+        body.adjustSize()
+        chrome = self.sizeHint().height() - self.scroll.sizeHint().height()
+        wanted = body.sizeHint().height() + chrome + 2
+        screen = (self.windowHandle().screen() if self.windowHandle() is not None else None) or QGuiApplication.primaryScreen()
+        limit = screen.availableGeometry().height() - 80 if screen is not None else wanted  # room for the title bar
+        self.scroll.setMinimumWidth(body.sizeHint().width() + self.scroll.verticalScrollBar().sizeHint().width())
+        self.resize(max(self.width(), self.sizeHint().width()), max(200, min(wanted, limit)))
 
     def _on_stylize(self) -> None:
         self.problem.hide()

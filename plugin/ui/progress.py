@@ -14,17 +14,20 @@ from ..errors import TITLE
 PREVIEW_SIZE = 180
 
 
+NBSP = "\u00a0"  #: keeps "1 min 05 s" on one line
+
+
 def format_seconds(seconds) -> str:
     if seconds is None:
         return "estimating…"
     seconds = int(round(seconds))
     if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+        text = f"{seconds} s"
+    elif seconds < 3600:
+        text = "{} min {:02d} s".format(*divmod(seconds, 60))
+    else:
+        text = "{} h {:02d} min".format(*divmod(seconds // 60, 60))
+    return text.replace(" ", NBSP)
 
 
 def preview_pixmap(rgb) -> QPixmap:
@@ -140,13 +143,15 @@ class ProgressDialog(QDialog):
         prefix = f"Layer {index + 1} of {count}: " if count > 1 else ""
         self.title.setText(f"{prefix}styling “{name}”")
 
-    def set_step(self, info: dict) -> None:
-        total = max(1, int(info["total"]))
+    def set_step(self, info) -> None:
+        """``info``: a ``worker.Progress``."""
+        total = max(1, int(info.total))
         self.bar.setRange(0, total)
-        self.bar.setValue(int(info["step"]))
-        self.detail.setText(f"Step {info['step']} of {total} — about {format_seconds(info.get('eta'))} left")
-        if info.get("preview") is not None:
-            self.preview.setPixmap(preview_pixmap(info["preview"]))
+        self.bar.setValue(int(info.step))
+        left = format_seconds(info.eta)
+        self.detail.setText(f"Step {info.step} of{NBSP}{total} — about{NBSP}{left}{NBSP}left")
+        if info.preview is not None:
+            self.preview.setPixmap(preview_pixmap(info.preview))
 
     def show_problem(self, message: str, oom_device=None, title: str = "Nothing was changed") -> None:
         self.title.setText(title)

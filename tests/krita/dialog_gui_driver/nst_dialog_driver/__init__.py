@@ -1,0 +1,223 @@
+"""Test-only pykrita plugin: checks Neural Style's dialog and runs in the real Krita GUI (Xvfb).
+
+Installed only into a temporary $HOME by tests/test_plugin_dialog_gui.py; configured by the
+JSON file in $NST_GUI_TEST_CONFIG; writes its findings to config["out"], then exits.
+
+Sequence: open the photo, add two layers that share a name → the dialog: its fields as
+declared, the default preset, the style-layer list, its height with Advanced open, the red
+problem after *Stylize* without a style and after a style is picked → two runs on the same
+layer (where the second result goes) → a cancelled run (what the progress window says) →
+the scripting API with style strength 0 → write JSON → exit.
+"""
+import json
+import os
+import sys
+import time
+import traceback
+
+from krita import Extension, Krita
+from PyQt5.QtCore import QTimer
+from PyQt5.QtWidgets import QApplication
+
+CONFIG = {}
+RESULT = {"steps": [], "errors": []}
+STARTED = time.monotonic()
+
+
+def log(message):
+    RESULT["steps"].append(f"{time.monotonic() - STARTED:7.1f}s {message}")
+
+
+def finish():
+    RESULT["elapsed"] = time.monotonic() - STARTED
+    path = CONFIG.get("out")
+    if path:
+        with open(path + ".tmp", "w", encoding="utf-8") as handle:
+            json.dump(RESULT, handle, indent=1, default=str)
+        os.replace(path + ".tmp", path)
+    sys.stdout.flush()
+    os._exit(0)  # Krita may crash while quitting; the results are already on disk
+
+
+def fail(where):
+    RESULT["errors"].append(f"{where}: {traceback.format_exc()}")
+    finish()
+
+
+def wait_for(condition, then, what, timeout=120.0, interval=200):
+    deadline = time.monotonic() + timeout
+
+    def poll():
+        try:
+            value = condition()
+        except Exception:
+            fail(f"waiting for {what}")
+            return
+        if value:
+            log(f"ok: {what}")
+            try:
+                then(value)
+            except Exception:
+                fail(f"after {what}")
+            return
+        if time.monotonic() > deadline:
+            RESULT["errors"].append(f"timed out waiting for {what}")
+            finish()
+            return
+        QTimer.singleShot(interval, poll)
+
+    QTimer.singleShot(interval, poll)
+
+
+def top_widget(name):
+    return next((w for w in QApplication.topLevelWidgets() if w.objectName() == name and w.isVisible()), None)
+
+
+def spin(dialog, name):
+    from PyQt5.QtWidgets import QAbstractSpinBox
+    widget = dialog.findChild(QAbstractSpinBox, name)
+    return [widget.minimum(), widget.maximum(), widget.toolTip(), widget.specialValueText()]
+
+
+class Driver:
+    def __init__(self):
+        self.k = Krita.instance()
+
+    def plugin(self):
+        return sys.modules["neural_style"].EXTENSION
+
+    def names(self):
+        return [n.name() for n in self.doc.rootNode().childNodes()]
+
+    def start(self):
+        wait_for(lambda: self.k.activeWindow() is not None and self.k.activeWindow().qwindow().isVisible(),
+                 self.open_document, "main window")
+
+    def open_document(self, _):
+        self.doc = self.k.openDocument(CONFIG["content"])
+        self.k.activeWindow().addView(self.doc)
+        self.doc.waitForDone()
+        photo = [n for n in self.doc.rootNode().childNodes() if n.type() == "paintlayer"][0]
+        for _ in range(2):  # two layers named alike, above the photo
+            twin = self.doc.createNode("twin", "paintlayer")
+            self.doc.rootNode().addChildNode(twin, None)
+        self.source = photo.duplicate()  # the layer to style is the top one, as in a new document
+        self.source.setName("photo")
+        self.doc.rootNode().addChildNode(self.source, None)
+        self.doc.setActiveNode(self.source)
+        self.doc.waitForDone()
+        wait_for(lambda: self.k.activeDocument() == self.doc and self.doc.activeNode() == self.source,
+                 self.open_dialog, "document view")
+
+    def open_dialog(self, _):
+        self.k.action("neural_style_transfer").trigger()
+        wait_for(lambda: top_widget("neural_style_dialog"), self.inspect, "dialog", timeout=30)
+
+    def inspect(self, dialog):
+        from PyQt5.QtWidgets import QComboBox, QPushButton, QToolButton
+        preset = dialog.findChild(QComboBox, "preset")
+        RESULT["preset"] = {"current": preset.currentData(), "items": [preset.itemData(i) for i in range(preset.count())],
+                            "hint": dialog.preset_hint.text()}
+        RESULT["fields"] = {name: spin(dialog, name) for name in ("style_strength", "steps", "size", "style_scale", "seed")}
+        layers = dialog.findChild(QComboBox, "style_layer")
+        RESULT["style_layers"] = [layers.itemText(i) for i in range(layers.count())]
+        RESULT["style_layer_is_target"] = dialog.style_node().uniqueId() == self.source.uniqueId()
+        dialog.findChild(QToolButton, "advanced_toggle").setChecked(True)
+        QApplication.processEvents()
+        screen = dialog.windowHandle().screen().availableGeometry()
+        RESULT["fit"] = {"dialog": dialog.frameGeometry().height(), "screen": screen.height(),
+                         "advanced_visible": dialog.advanced.isVisible()}
+        dialog.findChild(QPushButton, "stylize").click()  # no style chosen yet
+        QApplication.processEvents()
+        RESULT["problem_without_style"] = dialog.problem.text() if dialog.problem.isVisible() else ""
+        dialog.set_style_file(CONFIG["style"])
+        QApplication.processEvents()
+        RESULT["problem_after_style"] = dialog.problem.text() if dialog.problem.isVisible() else ""
+        preset.setCurrentIndex(preset.findData("fast"))
+        dialog.fields["steps"].setValue(CONFIG["steps"])
+        dialog.fields["size"].setValue(CONFIG["size"])
+        self.runs = []
+        self.stylize(dialog)
+
+    def stylize(self, dialog):
+        from PyQt5.QtWidgets import QPushButton
+        dialog.findChild(QPushButton, "stylize").click()
+        wait_for(lambda: self.plugin().run is not None and self.plugin().run.state not in ("idle", "running")
+                 and self.plugin().run, self.run_done, f"run {len(self.runs) + 1}", timeout=CONFIG["timeout"])
+
+    def run_done(self, run):
+        self.doc.waitForDone()
+        self.runs.append({"state": run.state, "message": run.message, "names": self.names(),
+                          "detail": run.progress.detail.text()})
+        self.plugin().run = None
+        if len(self.runs) < 2:
+            self.doc.setActiveNode(self.source)
+            wait_for(lambda: self.doc.activeNode() == self.source, self.again, "source active again")
+            return
+        RESULT["runs"] = self.runs
+        self.cancel_run()
+
+    def again(self, _):
+        self.k.action("neural_style_transfer").trigger()
+        wait_for(lambda: top_widget("neural_style_dialog"), self.stylize, "dialog again", timeout=30)
+
+    def cancel_run(self):
+        self.doc.setActiveNode(self.source)
+        self.k.action("neural_style_transfer").trigger()
+
+        def start(dialog):
+            from PyQt5.QtWidgets import QPushButton
+            dialog.fields["steps"].setValue(300)
+            dialog.findChild(QPushButton, "stylize").click()
+            wait_for(lambda: self.plugin().run is not None and self.plugin().run.progress.bar.value() >= 1
+                     and self.plugin().run, click_cancel, "cancel run first step", timeout=90, interval=20)
+
+        def click_cancel(run):
+            self.names_before_cancel = self.names()
+            run.progress.cancel_button.click()
+            wait_for(lambda: run.state != "running" and run, cancelled, "cancelled", timeout=60, interval=50)
+
+        def cancelled(run):
+            RESULT["cancel"] = {"state": run.state, "visible": run.progress.isVisible(),
+                                "title": run.progress.title.text(), "message": run.progress.message.text(),
+                                "message_visible": run.progress.message.isVisible(),
+                                "close_visible": run.progress.close_button.isVisible(),
+                                "names_unchanged": self.names() == self.names_before_cancel}
+            self.api_strength()
+
+        wait_for(lambda: top_widget("neural_style_dialog"), start, "dialog for cancel", timeout=30)
+
+    def api_strength(self):
+        from neural_style.api import stylize_layers
+        names = self.names()
+        try:
+            stylize_layers(self.doc, self.source, CONFIG["style"], preset="fast", steps=1, size=32, style_strength=0)
+            RESULT["strength_zero"] = "no error"
+        except Exception as error:
+            RESULT["strength_zero"] = [type(error).__name__, str(error)]
+        RESULT["strength_zero_unchanged"] = self.names() == names
+        finish()
+
+
+class DriverExtension(Extension):
+    def setup(self):
+        pass
+
+    def createActions(self, window):
+        pass
+
+
+def _boot():
+    global CONFIG
+    path = os.environ.get("NST_GUI_TEST_CONFIG")
+    if not path:
+        return
+    with open(path, encoding="utf-8") as handle:
+        CONFIG = json.load(handle)
+    driver = Driver()
+    QTimer.singleShot(500, driver.start)
+    return driver
+
+
+Krita.instance().addExtension(DriverExtension(Krita.instance()))
+_DRIVER = _boot()
