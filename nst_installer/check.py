@@ -158,8 +158,12 @@ def check_dependencies(report: Report, manifest: Optional[Manifest], paths: Sequ
     """Where the plugin will look for torch & co."""
     mode = manifest.mode if manifest else "unknown"
     absent = [p for p in paths if not os.path.isdir(p)]
-    if not paths or absent:
-        report.line("dependencies", False, f"sys_paths.txt lists missing folders {absent or paths}: run install.py")
+    if not paths:
+        report.line("dependencies", False, "no dependency folders are listed (sys_paths.txt is missing or empty): "
+                                           "run install.py")
+        return
+    if absent:
+        report.line("dependencies", False, f"sys_paths.txt lists missing folders: {', '.join(absent)}: run install.py")
         return
     kind = "linked environment" if mode == "link-env" else "pip folder"
     report.line("dependencies", True, f"{kind} {os.pathsep.join(paths)}")

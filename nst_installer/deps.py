@@ -169,6 +169,22 @@ def index_reachable(url: str, timeout: float = 10.0) -> bool:
         return False
 
 
+#: rough download sizes of torch for Linux x86_64, for the warning below (torch 2.7–2.9)
+LINUX_CUDA_DOWNLOAD = "about 2.5–3 GB (torch with its NVIDIA CUDA libraries)"
+LINUX_CPU_DOWNLOAD = "about 200 MB"
+
+
+def unreachable_warning(host: Host, build: str, index: str) -> str:
+    """One line: the index cannot be reached, what comes instead and how big it is."""
+    if host.system == LINUX and build == "cpu":
+        return (f"warning: {index} cannot be reached, so torch will come from your default package index, "
+                f"whose Linux torch is the CUDA build: {LINUX_CUDA_DOWNLOAD} to download, which this machine "
+                f"(no NVIDIA GPU) cannot use; the CPU build from {index} is {LINUX_CPU_DOWNLOAD}: make it "
+                "reachable (or give a mirror with --torch-index) and run install.py again to get that instead")
+    return (f"warning: {index} cannot be reached; torch will come from your default "
+            "package index, which may be a different (larger) build")
+
+
 def make_plan(host: Host, python: KritaPython, target: Path, build: str,
               index_override: Optional[str] = None,
               packages: Sequence[str] = RUNTIME_PACKAGES,
@@ -182,8 +198,7 @@ def make_plan(host: Host, python: KritaPython, target: Path, build: str,
     wants_torch = TORCH_PACKAGES.intersection(p.lower() for p in packages)
     if index and wants_torch and index_override is None and not reachable(index):
         if warn is not None:
-            warn.write(f"warning: {index} cannot be reached; torch will come from your default "
-                       "package index, which may be a different (larger) build\n")
+            warn.write(unreachable_warning(host, chosen, index) + "\n")
         index, chosen = None, "default"
     return PipPlan(target=target, python_version=python.dotted, platforms=tuple(platform_tags(host)),
                    build=chosen, index=index, packages=tuple(packages),

@@ -19,7 +19,9 @@ CopyFn = Callable[[str, str], object]
 
 #: Byte code is rebuilt by Krita's own Python; copying ours would only add stale files.
 SKIP_DIRS = frozenset({"__pycache__"})
-SKIP_SUFFIXES = (".pyc", ".pyo")
+#: byte code, and Krita's .action file: it is installed once, in actions/ — a second copy
+#: inside pykrita/neural_style made Krita log "Duplicated action name"
+SKIP_SUFFIXES = (".pyc", ".pyo", ".action")
 
 
 def default_copy(src: str, dst: str) -> None:

@@ -312,6 +312,10 @@ def test_unreachable_torch_index_is_dropped_with_a_warning(tmp_path: Path) -> No
     plan = deps.make_plan(Host("linux", "x86_64"), python, tmp_path, "cpu", reachable=lambda url: False, warn=warn)
     assert plan.index is None and "cannot be reached" in warn.getvalue()
     assert all("--extra-index-url" not in c for c in plan.commands())
+    # no NVIDIA GPU, only the CUDA build reachable: say how big it is and that the CPU build is smaller
+    line = warn.getvalue().strip()
+    assert "\n" not in line and "CUDA build" in line and "3 GB" in line and "to download" in line
+    assert "CPU build" in line and "200 MB" in line and "--torch-index" in line
 
 
 def test_dry_run_prints_exact_pip_commands_and_changes_nothing(fx: Fixture) -> None:
@@ -414,6 +418,8 @@ def test_install_writes_the_layout_contract(fx: Fixture) -> None:
     assert (pykrita / "nst_core" / "__init__.py").read_text() == "# engine\n"
     assert (pykrita / "neural_style.desktop").read_bytes() == (fx.sources / "metadata.desktop").read_bytes()
     assert (fx.krita_dir / "actions" / "neural_style.action").read_text() == "<ActionCollection/>\n"
+    # once only: a second copy in the package made Krita log "Duplicated action name"
+    assert not list((pykrita / "neural_style").rglob("*.action"))
     site_dirs = (pykrita / "neural_style" / "sys_paths.txt").read_text().splitlines()
     assert site_dirs and all(Path(d).is_absolute() and Path(d).is_dir() for d in site_dirs)
     assert kritarc.is_enabled(fx.kritarc.read_text(), KEY)
@@ -475,6 +481,7 @@ def test_uninstall_when_nothing_is_installed(fx: Fixture) -> None:
 def test_check_reports_missing_installation(fx: Fixture) -> None:
     code, out, err = fx.run("--check")
     assert code == 1 and "PROBLEM: missing" in out and err == ""
+    assert "[]" not in out and "run install.py" in out
 
 
 def test_real_pip_install_then_switch_to_link_env_then_uninstall(fx: Fixture) -> None:
