@@ -45,14 +45,6 @@ PALETTE_DIRECTIONS = 32
 ProgressCallback = Optional[Callable[[Progress], None]]
 
 
-def _cancel_requested(cancel: CancelFlag) -> bool:
-    if cancel is None:
-        return False
-    if hasattr(cancel, "is_set"):
-        return bool(cancel.is_set())
-    return bool(cancel())
-
-
 def scale_sizes(height: int, width: int, long_side: int, scales: int, min_size: int) -> list:
     """(h, w) per level, finest last, a factor √2 apart; levels below ``min_size`` dropped."""
     sizes = []
@@ -414,7 +406,7 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
             return terms["values"][0], grad
 
         for _ in range(scale_steps):
-            if _cancel_requested(cancel):
+            if interrupt.requested(cancel):
                 raise Cancelled()
             if config.optimizer == "adam":
                 evaluate()
@@ -434,7 +426,7 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
         for (r_scale, r_size, r_step, r_preview), values in readout.ready(keep_last=False):
             report(r_scale, r_size, r_step, values, r_preview)
         del objective
-        if _cancel_requested(cancel):
+        if interrupt.requested(cancel):
             raise Cancelled()
     c_value, s_value = last_values[1], last_values[2]
     warnings = _stall_warnings(config, coarsest_style)
