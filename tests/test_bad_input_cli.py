@@ -271,12 +271,14 @@ def test_ctrl_c_while_torch_loads_prints_cancelled(tmp_path, content_path, style
     proc = subprocess.Popen([sys.executable, "-m", "nst_core", str(content_path), str(style_path),
                              "-o", str(tmp_path / "o.png"), "--size", "64", "--steps", "1"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    maps = Path(f"/proc/{proc.pid}/maps")
+    maps, cmdline = Path(f"/proc/{proc.pid}/maps"), Path(f"/proc/{proc.pid}/cmdline")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
         try:
-            if "libtorch" in maps.read_text():  # torch's libraries are being loaded right now
-                break
+            # only after exec (before it, the forked child is a copy of this pytest process, which may
+            # have torch loaded already, and a signal sent then is lost in the exec)
+            if b"nst_core" in cmdline.read_bytes() and "libtorch" in maps.read_text():
+                break  # torch's libraries are being loaded right now
         except OSError:
             pass
         time.sleep(0.005)
