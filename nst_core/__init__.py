@@ -17,7 +17,7 @@ from .errors import BadConfig, BadImage, Cancelled, NSTError, OutOfMemory, Weigh
 _LAZY = {
     "PRESETS": ".config", "StyleConfig": ".config",
     "available_device": ".device",
-    "stylize": ".engine",
+    "stylize": ".engine", "calibrate": ".engine",
     "Progress": ".result", "StyleResult": ".result",
     "WeightsInfo": ".weights", "download_torchvision_weights": ".weights",
 }
@@ -42,7 +42,7 @@ def find_weights(config: "StyleConfig | None" = None) -> "WeightsInfo":
 
 
 __all__ = [
-    "PRESETS", "StyleConfig", "available_device", "stylize", "find_weights", "download_torchvision_weights",
+    "PRESETS", "StyleConfig", "available_device", "stylize", "calibrate", "find_weights", "download_torchvision_weights",
     "NSTError", "BadConfig", "BadImage", "Cancelled", "OutOfMemory", "WeightsNotFound",
     "Progress", "StyleResult", "WeightsInfo",
 ]

@@ -69,6 +69,12 @@ def _seed(text: str) -> int:
     return value
 
 
+def _finish_size(text: str):
+    if text == "content":
+        return text
+    return _positive_int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(
         prog="python -m nst_core",
@@ -79,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", default=DEFAULT_PRESET, metavar="{" + ",".join(PRESETS) + "}",
                         help="starting settings: " + "; ".join(f"{name}: {hint}" for name, hint in PRESET_HINTS.items()))
     parser.add_argument("--size", type=_positive_int, help="long side of the working image in px")
+    parser.add_argument("--finish-size", type=_finish_size, metavar="N|content",
+                        help="go on coarse-to-fine above --size up to N px (content = the photo's own size), "
+                             "a few steps each: sharp at that size")
     parser.add_argument("--steps", type=_positive_int, help="optimisation steps per scale")
     parser.add_argument("--scales", type=_positive_int, help="coarse-to-fine levels, √2 apart (1 = single scale)")
     parser.add_argument("--style-weight", type=_number, help="β, the weight of the style loss")
@@ -104,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_OVERRIDES = ("size", "steps", "scales", "style_weight", "content_weight", "tv_weight", "palette_weight", "style_blend", "init",
+_OVERRIDES = ("size", "finish_size", "steps", "scales", "style_weight", "content_weight", "tv_weight", "palette_weight", "style_blend", "init",
               "optimizer", "pooling", "preserve_colors", "style_scale", "seed", "device", "weights")
 
 
@@ -115,6 +124,10 @@ def config_from_args(args: argparse.Namespace):
     if args.preset not in PRESETS:
         raise _UsageError(f"argument --preset: invalid choice: '{args.preset}' (choose from {', '.join(PRESETS)})")
     overrides = {name: getattr(args, name) for name in _OVERRIDES if getattr(args, name) is not None}
+    if overrides.get("finish_size") == "content":
+        from .limits import image_file_size
+
+        overrides["finish_size"] = max(image_file_size(args.images[0], "content image"))
     overrides["output_size"] = "working"  # --size N means an N px picture, as in neural-style
     return StyleConfig.from_preset(args.preset, **overrides)
 
@@ -122,15 +135,20 @@ def config_from_args(args: argparse.Namespace):
 class _ProgressBar:
     """A one-line bar on stderr, redrawn in place."""
 
-    def __init__(self, enabled: bool):
+    def __init__(self, enabled: bool, plan: Sequence = ()):
         self.enabled = enabled and sys.stderr is not None
+        self.plan = list(plan)  #: nst_core.schedule levels: the time left counts a fine step as the more it costs
 
     def __call__(self, p) -> None:
         if not self.enabled:
             return
+        from .schedule import remaining_seconds
+
         width = 30
         filled = int(width * p.step / p.total)
-        remaining = p.elapsed / p.step * (p.total - p.step)
+        remaining = remaining_seconds(self.plan, p.step, p.elapsed) if self.plan else None
+        if remaining is None:
+            remaining = p.elapsed / p.step * (p.total - p.step)
         sys.stderr.write(
             f"\r[{'#' * filled}{'.' * (width - filled)}] {p.step}/{p.total} scale {p.scale}/{p.scales} "
             f"{p.size[1]}×{p.size[0]}  loss {p.loss:.3g}  {remaining:.0f}s left "
@@ -266,9 +284,12 @@ def _main(argv: Optional[Sequence[str]]) -> int:
                          f"onto white (use a .png name to keep it)\n")
     config = config_from_args(args)  # torch is imported only once the arguments and files are fine
     from .engine import stylize
+    from .limits import image_file_size
+    from .schedule import levels
 
+    width, height = image_file_size(args.images[0], "content image")
     started = time.perf_counter()
-    result = stylize(args.images[0], args.images[1:], config, progress=_ProgressBar(not args.quiet),
+    result = stylize(args.images[0], args.images[1:], config, progress=_ProgressBar(not args.quiet, levels((height, width), config)),
                      masks=args.style_masks, style_masks=args.painting_masks)
     saved = _save(result, target)
     height, width = result.image.shape[:2]

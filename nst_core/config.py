@@ -61,6 +61,7 @@ class StyleConfig:
     precision: str = "bf16"  #: "fp32", or "bf16" autocast for the convolutions on CUDA
     min_scale_size: int = 64  #: coarse levels smaller than this are skipped
     step_ratio: float = 0.6  #: steps at each finer scale = this × the coarser one's (``steps`` at the coarsest)
+    finish_size: int = 0  #: 0 = end at ``size``; else go on √2 apart up to this long side (px; a layer's own size)
     fast_conv: bool = True  #: CPU: Winograd (NNPACK) convolutions where available — same objective, fewer multiplies
     compile: bool = False  #: CUDA: torch.compile the network (slow first run, faster steps after)
     tile_size: int = 1024  #: scales whose long side exceeds this are optimised in overlapping tiles (0 = never)
@@ -100,7 +101,8 @@ class StyleConfig:
         import math
         import numbers
 
-        whole = ("size", "seed", "steps", "scales", "tile_size", "tile_overlap", "preview_every", "min_scale_size")
+        whole = ("size", "seed", "steps", "scales", "tile_size", "tile_overlap", "preview_every", "min_scale_size",
+                 "finish_size")
         for item in fields(self):
             name, value, default = item.name, getattr(self, item.name), item.default
             if name not in whole and (isinstance(default, bool) or not isinstance(default, (int, float))):
@@ -133,6 +135,8 @@ class StyleConfig:
                  f"{label} {values} must be finite numbers: give one number per item, e.g. [1, 1].")
 
         need(self.size is None or 16 <= int(self.size) <= 16384, f"Size {self.size} is out of range: use 16 to 16384 px.")
+        need(self.finish_size == 0 or 16 <= int(self.finish_size) <= 16384,
+             f"Finish size {self.finish_size} is out of range: use 0 (end at the working size) or 16 to 16384 px.")
         need(1 <= int(self.steps) <= 100000, f"Steps {self.steps} is out of range: use 1 to 100000.")
         need(1 <= int(self.scales) <= 8, f"Scales {self.scales} is out of range: use 1 to 8.")
         for name in ("content_weight", "style_weight", "tv_weight", "palette_weight", "learning_rate"):

@@ -17,7 +17,6 @@ larger than ``tile_size`` are optimised tile by tile (nst_core/tiling.py).
 """
 from __future__ import annotations
 
-import math
 import secrets
 import time
 from contextlib import nullcontext
@@ -27,7 +26,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from . import colors, images, normalise, regions, tiling
+from . import colors, images, normalise, regions, schedule, tiling
 from . import interrupt, memory  # cancel inside a step; the memory check before a run
 from .config import StyleConfig
 from .device import available_device
@@ -43,21 +42,6 @@ CancelFlag = Union[None, Callable[[], bool], Any]
 #: random RGB directions of the sliced-Wasserstein palette term
 PALETTE_DIRECTIONS = 32
 ProgressCallback = Optional[Callable[[Progress], None]]
-
-
-def scale_sizes(height: int, width: int, long_side: int, scales: int, min_size: int) -> list:
-    """(h, w) per level, finest last, a factor √2 apart; levels below ``min_size`` dropped."""
-    sizes = []
-    for level in range(scales - 1, -1, -1):
-        side = round(long_side / math.sqrt(2) ** level)
-        if side >= min(min_size, long_side):
-            sizes.append(images.fit_long_side(height, width, side))
-    return sizes
-
-
-def _steps_per_scale(config: StyleConfig, levels: int) -> list:
-    """``steps`` at the coarsest scale, ``step_ratio`` times fewer at each finer one (at least 1)."""
-    return [max(1, round(int(config.steps) * float(config.step_ratio) ** level)) for level in range(levels)]
 
 
 def _autocast(config: StyleConfig, device_type: str):
@@ -80,7 +64,7 @@ def _style_targets(model, config: StyleConfig, styles: list, blend: list) -> _St
     grams_total = {name: 0 for name in config.style_layers}
     with torch.no_grad(), _autocast(config, styles[0].device.type):
         for style, weight in zip(styles, blend):
-            if tiling.needs_tiling(tuple(style.shape[-2:]), config.tile_size):
+            if schedule.needs_tiling(tuple(style.shape[-2:]), config.tile_size):
                 grams = tiling.tiled_gram(model, style, config.style_layers, config.tile_size, config.tile_overlap)
             else:
                 feats = model(style, config.style_layers)
@@ -324,10 +308,9 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
 
     height, width = work_content.shape[:2]
-    long_side = int(config.size) if config.size else max(height, width)
-    sizes = scale_sizes(height, width, long_side, int(config.scales), config.min_scale_size)
-    steps_per_scale = _steps_per_scale(config, len(sizes))
-    total_steps = sum(steps_per_scale)
+    levels = schedule.levels((height, width), config)  # coarse-to-fine, up to finish_size when set
+    sizes, steps_per_scale = [level.size for level in levels], [level.steps for level in levels]
+    total_steps = schedule.total_steps(levels)
     full_content = images.to_tensor(work_content, device)
     start_content = full_content
     if config.init == "recoloured" and plan is not None:
@@ -366,11 +349,11 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
         content_t = images.resize(full_content, size).contiguous(memory_format=memory_format)
         styles_t = []
         for style_t in style_tensors:
-            style_size = images.fit_long_side(*style_t.shape[-2:], max(16, round(max(size) * config.style_scale)))
+            style_size = schedule.fit_long_side(*style_t.shape[-2:], max(16, round(max(size) * config.style_scale)))
             styles_t.append(images.resize(style_t, style_size).contiguous(memory_format=memory_format))
         targets = plan.targets(model, config, styles_t, size) if plan else _style_targets(model, config, styles_t, blend)
         del styles_t
-        tiled = tiling.needs_tiling(size, config.tile_size)
+        tiled = schedule.needs_tiling(size, config.tile_size)
         if tiled:
             objective = tiling.TiledObjective(lambda crop, tile: _Objective(model, config, crop, targets, tile), content_t,
                                               int(config.tile_size), int(config.tile_overlap), config.content_reduction)
@@ -474,3 +457,33 @@ def _stall_warnings(config: StyleConfig, style_losses: list) -> list:
         return []
     return [f"The style hardly took hold: after {len(style_losses)} steps the style loss is still "
             f"{ratio:.0%} of where it started. Raise the style strength or the number of steps."]
+
+
+#: a calibration times one scale at each of these long sides (px), the default preset's objective
+CALIBRATION_SIDES = (256, 512)
+#: steps timed at each side, after one untimed step (targets, warm-up)
+CALIBRATION_STEPS = 3
+
+
+def calibrate(device: str = "auto", cancel: CancelFlag = None) -> schedule.Rate:
+    """How fast ``device`` runs the default preset's steps here: a few seconds of real steps
+    at two sizes, fitted as seconds per step = per tile + per pixel × pixels.
+
+    Front ends keep the result and turn a run's plan (nst_core.schedule) into a time before
+    the click; what is timed is a real run (the cached network, the default objective) on a
+    noise image, since a step's cost does not depend on what the picture shows.
+    """
+    device = available_device(device)
+    image = np.random.default_rng(0).random((CALIBRATION_SIDES[-1] * 2 // 3, CALIBRATION_SIDES[-1], 3), dtype=np.float32)
+    points = []
+    for side in CALIBRATION_SIDES:
+        config = StyleConfig(size=side, scales=1, steps=CALIBRATION_STEPS + 1, device=device, seed=0)
+        times: list = []
+        stylize(image, image[::-1].copy(), config, progress=lambda p: times.append(p.elapsed), cancel=cancel)
+        level = schedule.levels(image.shape[:2], config)[-1]
+        points.append((level.work, (times[-1] - times[0]) / CALIBRATION_STEPS))
+    (small, t_small), (large, t_large) = points
+    per_pixel = (t_large - t_small) / (large - small)
+    if per_pixel <= 0:  # timing noise (a busy machine): all of it per pixel
+        return schedule.Rate(device, t_large / large, 0.0)
+    return schedule.Rate(device, per_pixel, max(0.0, t_small - per_pixel * small))

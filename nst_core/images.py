@@ -17,6 +17,7 @@ from PIL import Image
 
 from . import limits
 from .errors import BadImage
+from .schedule import fit_long_side  # noqa: F401 (re-exported: planned there, used with resize)
 
 MIN_SIDE = 16
 
@@ -88,12 +89,6 @@ def to_tensor(rgb: np.ndarray, device: str = "cpu") -> torch.Tensor:
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:
     """1×3×H×W tensor → H×W×3 float32 numpy, clamped to 0–1."""
     return tensor.detach().clamp(0, 1).squeeze(0).permute(1, 2, 0).float().cpu().numpy()
-
-
-def fit_long_side(height: int, width: int, long_side: int) -> Tuple[int, int]:
-    """(h, w) scaled so the longer side is ``long_side``, keeping the aspect ratio."""
-    scale = long_side / max(height, width)
-    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 def resize(tensor: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:

@@ -24,6 +24,7 @@ import sys
 from typing import Iterable, Optional, Sequence, Tuple
 
 from .errors import OutOfMemory
+from .schedule import finest_long_side, fit_long_side, needs_tiling
 
 STEP_BYTES_PER_PIXEL = {"cpu": 4000, "cuda": 2600, "mps": 4000}
 TILED_BYTES_PER_PIXEL = 700
@@ -37,11 +38,6 @@ FIXED_BYTES = 400 * 2**20
 USABLE_SHARE = 0.8
 
 
-def _fit_long_side(height: int, width: int, long_side: int) -> Tuple[int, int]:
-    scale = long_side / max(height, width)
-    return max(1, round(height * scale)), max(1, round(width * scale))
-
-
 def _tile_side(tile_size: int) -> int:
     return max(32, int(tile_size) // 16 * 16) + 15
 
@@ -53,10 +49,9 @@ def estimate(content_hw: Tuple[int, int], style_hws: Iterable[Tuple[int, int]], 
     per_pixel = STEP_BYTES_PER_PIXEL.get(kind, STEP_BYTES_PER_PIXEL["cpu"])
     if kind == "cuda" and precision == "bf16":
         per_pixel = int(per_pixel * 0.7)
-    height, width = _fit_long_side(int(content_hw[0]), int(content_hw[1]), int(long_side))
+    height, width = fit_long_side(int(content_hw[0]), int(content_hw[1]), int(long_side))
     pixels = height * width
-    tiled = bool(tile_size) and max(height, width) > max(32, int(tile_size) // 16 * 16)
-    if tiled:
+    if needs_tiling((height, width), int(tile_size)):
         tile = _tile_side(tile_size)
         step = min(pixels, tile * tile) * per_pixel + pixels * TILED_BYTES_PER_PIXEL
     else:
@@ -65,9 +60,9 @@ def estimate(content_hw: Tuple[int, int], style_hws: Iterable[Tuple[int, int]], 
     style_peak = 0
     for style_hw in style_hws:
         inputs += int(style_hw[0]) * int(style_hw[1]) * INPUT_BYTES_PER_PIXEL
-        s_h, s_w = _fit_long_side(int(style_hw[0]), int(style_hw[1]), max(16, round(long_side * style_scale)))
+        s_h, s_w = fit_long_side(int(style_hw[0]), int(style_hw[1]), max(16, round(long_side * style_scale)))
         s_pixels = s_h * s_w
-        if tile_size and max(s_h, s_w) > max(32, int(tile_size) // 16 * 16):
+        if needs_tiling((s_h, s_w), int(tile_size)):
             s_pixels = _tile_side(tile_size) ** 2
         style_peak = max(style_peak, s_pixels * STYLE_BYTES_PER_PIXEL)
     return FIXED_BYTES + inputs + max(step, style_peak)
@@ -149,8 +144,10 @@ def largest_fitting(content_hw, style_hws: Sequence, budget: int, device: str, t
 
 
 def check(content_hw: Tuple[int, int], style_hws: Sequence, config, device: str) -> None:
-    """Raise :class:`OutOfMemory` before the run if ``config``'s working size cannot fit on ``device``."""
-    long_side = int(config.size) if config.size else max(int(content_hw[0]), int(content_hw[1]))
+    """Raise :class:`OutOfMemory` before the run if ``config``'s finest level cannot fit on ``device``."""
+    long_side = finest_long_side(content_hw, config)
+    finishing = long_side > (int(config.size) if config.size else max(int(content_hw[0]), int(content_hw[1])))
+    what, setting = ("Finishing at", "finish size") if finishing else ("A working size of", "working size")
     free = available(device)
     if free is None:
         return
@@ -163,11 +160,11 @@ def check(content_hw: Tuple[int, int], style_hws: Sequence, config, device: str)
     fits = largest_fitting(content_hw, style_hws, budget, device, *args, upper=long_side)
     other = " or run on the CPU" if not str(device).startswith("cpu") else " or close other programs"
     if fits < 64:
-        raise OutOfMemory(f"A working size of {long_side} px needs about {_gigabytes(need)} of memory but only "
+        raise OutOfMemory(f"{what} {long_side} px needs about {_gigabytes(need)} of memory but only "
                           f"{_gigabytes(free)} is free {where}: close other programs"
                           + (" or run on the CPU." if other.startswith(" or run") else "."), str(device))
-    raise OutOfMemory(f"A working size of {long_side} px needs about {_gigabytes(need)} of memory but only "
-                      f"{_gigabytes(free)} is free {where}: choose a working size of {fits} px or less{other}.",
+    raise OutOfMemory(f"{what} {long_side} px needs about {_gigabytes(need)} of memory but only "
+                      f"{_gigabytes(free)} is free {where}: choose a {setting} of {fits} px or less{other}.",
                       str(device))
 
 

@@ -27,42 +27,13 @@ hundred bytes per pixel), not the ≈ 1 KB per pixel an untiled step needs.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
 from .architecture import LAYER_INDEX, LAYER_NAMES
-
-#: VGG19 halves the size at each of its pools; tiles start on this grid so pooling lines up.
-ALIGN = 16
-
-
-def _floor_align(value: float) -> int:
-    return int(value) // ALIGN * ALIGN
-
-
-def spans(length: int, tile: int, overlap: int) -> List[Tuple[int, int]]:
-    """Windows covering [0, length): as few as fit in ``tile`` px with ≥ ``overlap`` − 15 px overlap.
-
-    The windows are made as small as that count allows (so a length just over ``tile``
-    gets two windows of about half of it, not two full ones), start on the 16-px grid, and
-    the last one ends at ``length`` (up to 15 px longer than the others). One window if
-    the length fits in ``tile``.
-    """
-    tile = max(2 * ALIGN, _floor_align(tile))
-    if length <= tile:
-        return [(0, length)]
-    overlap = min(max(int(overlap), ALIGN), tile // 2)
-    count = max(2, math.ceil((length - overlap) / (tile - overlap)))
-    size = min(tile, -(-math.ceil((length + (count - 1) * overlap) / count) // ALIGN) * ALIGN)
-    stride = (length - size) / (count - 1)
-    starts = [_floor_align(i * stride) for i in range(count - 1)] + [_floor_align(length - size)]
-    result = [(start, min(length, start + size)) for start in starts[:-1]] + [(starts[-1], length)]
-    for (a0, a1), (b0, b1) in zip(result, result[1:]):
-        assert a0 <= b0 < a1 <= b1, (result, length, tile, overlap)
-    return result
+from .schedule import ALIGN, _floor_align, needs_tiling, spans  # noqa: F401 (re-exported: the tile layout is planned there)
 
 
 def _ramps(span_list: Sequence[Tuple[int, int]], length: int) -> List[torch.Tensor]:
@@ -104,11 +75,6 @@ def plan(height: int, width: int, tile: int, overlap: int, device="cpu") -> List
             total[r0:r1, c0:c1] += weight
             raw.append((slice(r0, r1), slice(c0, c1), weight))
     return [Tile(rows, cols, (weight / total[rows, cols]).to(device)[None, None]) for rows, cols, weight in raw]
-
-
-def needs_tiling(size: Tuple[int, int], tile_size: int) -> bool:
-    """Whether an image of ``size`` (h, w) is processed in tiles of ``tile_size`` (0 = never)."""
-    return bool(tile_size) and max(size) > max(2 * ALIGN, _floor_align(int(tile_size)))
 
 
 def _stride(layer: str) -> int:

@@ -6,7 +6,7 @@ from PIL import Image
 
 import nst_core.engine as engine
 from nst_core import StyleConfig, stylize, tiling
-from nst_core.engine import _steps_per_scale
+from nst_core import schedule
 from nst_core.losses import gram_per_position
 from nst_core.vgg import VGGFeatures, build_features, winograd_available
 from nst_core.weights import find_weights, load_weights
@@ -184,13 +184,13 @@ def test_tiling_is_automatic_above_the_tile_size_only(small_content, small_style
 
 def test_coarse_scales_get_most_steps(small_content, small_style):
     config = StyleConfig.from_preset("fast", size=96, scales=3, steps=8, step_ratio=0.5, min_scale_size=32)
-    assert _steps_per_scale(config, 3) == [8, 4, 2]
+    assert [level.steps for level in schedule.levels((64, 96), config)] == [8, 4, 2]
     reports = []
     stylize(small_content, small_style, config, progress=reports.append)
     per_scale = [sum(1 for r in reports if r.scale == s) for s in (1, 2, 3)]
     assert per_scale == [8, 4, 2] and reports[-1].total == 14
     balanced = StyleConfig.from_preset("balanced")
-    steps = _steps_per_scale(balanced, balanced.scales)
+    steps = [level.steps for level in schedule.levels((683, 1024), balanced)]
     assert steps[0] > steps[-1] and steps[-1] >= 1
 
 

@@ -1,0 +1,98 @@
+"""The run's plan (nst_core/schedule.py): levels up to a layer's own size, their cost, progress."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from nst_core import OutOfMemory, StyleConfig, calibrate, memory, schedule, stylize
+
+
+def test_levels_go_on_above_the_working_size_up_to_the_finish_size():
+    config = StyleConfig.from_preset("balanced", finish_size=2468)
+    plan = schedule.levels((1714, 2468), config)
+    sides = [max(level.size) for level in plan]
+    assert sides[:3] == [256, 362, 512]  # the preset's own pyramid is unchanged
+    assert sides[-1] == 2468 and plan[-1].size == (1714, 2468)
+    assert all(1.15 < b / a <= math.sqrt(2) + 0.01 for a, b in zip(sides, sides[1:]))
+    steps = [level.steps for level in plan]
+    assert steps == sorted(steps, reverse=True) and steps[-1] >= 1  # most steps where they are cheap
+    assert all(level.tiles > 1 for level in plan if max(level.size) > config.tile_size)
+    assert all(level.work >= level.size[0] * level.size[1] for level in plan)
+
+
+def test_no_finish_size_is_the_preset_pyramid_and_a_finish_below_the_working_size_adds_nothing():
+    balanced = StyleConfig.from_preset("balanced")
+    plain = schedule.levels((1714, 2468), balanced)
+    assert [max(level.size) for level in plain] == [256, 362, 512]
+    assert schedule.levels((1714, 2468), StyleConfig.from_preset("balanced", finish_size=400)) == plain
+    # a finish within 5 % of the working size is not worth a level of its own
+    assert schedule.levels((1714, 2468), StyleConfig.from_preset("balanced", finish_size=530)) == plain
+    # and it never goes past the content's own size
+    small = schedule.levels((300, 450), StyleConfig.from_preset("balanced", finish_size=4000))
+    assert max(small[-1].size) == 512
+
+
+def test_progress_counts_fine_steps_by_their_cost():
+    plan = schedule.levels((1714, 2468), StyleConfig.from_preset("balanced", finish_size=2468))
+    total = schedule.total_steps(plan)
+    fractions = [schedule.done_fraction(plan, step) for step in range(total + 1)]
+    assert fractions[0] == 0 and fractions[-1] == 1.0
+    assert all(b > a for a, b in zip(fractions, fractions[1:]))
+    coarse = sum(level.steps for level in plan[:3])
+    assert fractions[coarse] < 0.25  # the preset's 78 steps are a small share of the work at 2468 px
+    # the time left follows the work, not the step count
+    assert schedule.remaining_seconds(plan, coarse, 60.0) > 60.0 * (total - coarse) / coarse
+    assert schedule.remaining_seconds(plan, 0, 0.0) is None
+
+
+def test_rate_turns_a_plan_into_seconds():
+    plan = schedule.levels((1714, 2468), StyleConfig.from_preset("balanced", finish_size=2468))
+    rate = schedule.Rate("cpu", per_pixel=7e-6, per_tile=0.05)
+    expected = sum((level.steps + schedule.TARGET_STEPS) * (level.tiles * 0.05 + level.work * 7e-6) for level in plan)
+    assert schedule.seconds(plan, rate) == pytest.approx(expected)
+    assert schedule.seconds(plan[:3], rate) < schedule.seconds(plan, rate) / 4
+
+
+def test_a_run_with_a_finish_size_goes_through_the_planned_levels_to_the_content_size(small_content, small_style):
+    config = StyleConfig.from_preset("fast", size=48, scales=2, steps=4, finish_size=96, min_scale_size=16,
+                                     seed=0, tile_size=64, tile_overlap=16)
+    plan = schedule.levels(small_content.shape[:2], config)
+    assert max(plan[-1].size) == 96 and plan[-1].tiles > 1  # the finest level is tiled
+    reports = []
+    result = stylize(small_content, small_style, config, progress=reports.append)
+    seen = []
+    for report in reports:
+        if not seen or seen[-1] != tuple(report.size):
+            seen.append(tuple(report.size))
+    assert seen == [level.size for level in plan]
+    assert reports[-1].total == schedule.total_steps(plan) == result.steps
+    assert result.image.shape[:2] == small_content.shape[:2]
+
+
+def test_the_memory_check_budgets_for_the_finish_size(small_content, small_style, monkeypatch):
+    config = StyleConfig.from_preset("fast", size=64, finish_size=4000)
+    content_hw = (3000, 4000)
+    need = memory.estimate(content_hw, [small_style.shape[:2]], 4000, "cpu", config.tile_size)
+    monkeypatch.setenv("NST_MEMORY_LIMIT_MB", str(int(need * 0.9 / 2**20)))
+    with pytest.raises(OutOfMemory) as refused:
+        memory.check(content_hw, [small_style.shape[:2]], config, "cpu")
+    message = str(refused.value)
+    assert message.startswith("Finishing at 4000 px needs about") and "choose a finish size of" in message
+
+
+def test_calibration_measures_this_machine():
+    rate = calibrate("cpu")
+    assert rate.device == "cpu" and rate.per_pixel > 0 and rate.per_tile >= 0
+    # a step at 512 px costs what the fitted line says it does, within reason (the calibration's own points)
+    level = schedule.levels((341, 512), StyleConfig(size=512, scales=1))[0]
+    assert 0.01 < rate.step_seconds(level) < 60
+
+
+def test_finish_size_is_checked_in_words():
+    from nst_core import BadConfig
+
+    with pytest.raises(BadConfig, match="Finish size 8 is out of range"):
+        StyleConfig.from_preset("balanced", finish_size=8)
+    with pytest.raises(BadConfig, match="not a whole number"):
+        StyleConfig.from_preset("balanced", finish_size=1.5)
