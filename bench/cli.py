@@ -47,6 +47,8 @@ def parse(argv=None) -> argparse.Namespace:
     mode.add_argument("--tiny", action="store_true", help="seconds: 64 px, 2 steps (a smoke test)")
     mode.add_argument("--regions", action="store_true",
                       help="per-step cost of two masked paintings vs one unmasked (bench/regions.py), 512 px")
+    mode.add_argument("--canvas", action="store_true",
+                      help="Krita at canvas scale (bench/canvas.py): in-Krita vs CLI time, a 2468×1714 layer")
     mode.add_argument("--quality", action="store_true",
                       help="the default preset against the paper's converged result on every photo × painting pair")
     parser.add_argument("--quality-size", type=int, default=512, help="--quality: working size in px")
@@ -61,6 +63,7 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--sizes", type=int, nargs="+", help="long sides in px for the per-step tables")
     parser.add_argument("--presets", nargs="+", choices=PRESETS, help="presets for the per-step table")
     parser.add_argument("--steps", type=int, help="timed steps per configuration (after one warm-up step)")
+    parser.add_argument("--repeats", type=int, default=3, help="--canvas: interleaved repeats of each in-Krita/CLI run")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
     parser.add_argument("--huge", action="store_true", help="also run a 4096×4096 layer (tiled) for memory")
     parser.add_argument("--huge-size", type=int, default=4096)
@@ -103,6 +106,8 @@ def main(argv=None) -> int:
         return _quality_main(args, argv)
     if args.regions:
         return _regions_main(args, argv)
+    if args.canvas:
+        return _canvas_main(args, argv)
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
     plan = dict(MODES[mode], name=mode, all_ttq=args.all_quality)
     sizes = args.sizes or plan["sizes"]
@@ -198,6 +203,24 @@ def _regions_main(args, argv) -> int:
     out = None if args.out == "-" else Path(args.out) if args.out else ROOT / "BENCHMARKS.md"
     if out is not None:
         write_markdown(out, report.text(), regions.REGIONS_BEGIN, regions.REGIONS_END, "Regions (measured)")
+        print(f"\nwritten to {out}")
+    return 0
+
+
+def _canvas_main(args, argv) -> int:
+    from . import canvas
+
+    started = time.perf_counter()
+    report = Report()
+    info = machine.describe(torch.get_num_threads())
+    report.line(f"- Date: {datetime.date.today().isoformat()}; command: `{_command(argv)}`; CPU: {info['cpu']}, "
+                f"{info['cores']} logical cores; GPU: {info['gpu'] or 'none'}; torch {info['torch']}")
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="nst-bench-canvas-"))
+    canvas.run(report, work, repeats=args.repeats)
+    report.line(f"Benchmark wall time: {time.perf_counter() - started:.0f} s.")
+    out = None if args.out == "-" else Path(args.out) if args.out else ROOT / "BENCHMARKS.md"
+    if out is not None:
+        write_markdown(out, report.text(), canvas.CANVAS_BEGIN, canvas.CANVAS_END, "Krita at canvas scale (measured)")
         print(f"\nwritten to {out}")
     return 0
 
@@ -541,7 +564,7 @@ def _cuda_section(report, pairs, device, info, results) -> None:
         rows.append([f"paper, {r['steps']} steps at {w}×{h}, {precision}", f"{r['wall']:.2f}", f"{achieved:.1f}",
                      f"{achieved / peak:.0%}" if peak else "?", f"{r.get('cuda_peak_mb', 0):.0f}"])
         if precision == "bf16":
-            results["targets"].append((f"CUDA: 500 steps at 512 px < 1.5 s", r["wall"] < 1.5, f"{r['wall']:.2f} s"))
+            results["targets"].append(("CUDA: 500 steps at 512 px < 1.5 s", r["wall"] < 1.5, f"{r['wall']:.2f} s"))
     if 1024 in pairs:
         pair = pairs[1024]
         r = run_worker(dict(kind="ours", preset="balanced", device=device, content=pair["content"],

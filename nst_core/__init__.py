@@ -16,7 +16,7 @@ from .errors import BadConfig, BadImage, Cancelled, NSTError, OutOfMemory, Weigh
 
 _LAZY = {
     "PRESETS": ".config", "StyleConfig": ".config",
-    "available_device": ".device",
+    "available_device": ".device", "device_name": ".device",
     "stylize": ".engine", "calibrate": ".engine",
     "Progress": ".result", "StyleResult": ".result",
     "WeightsInfo": ".weights", "download_torchvision_weights": ".weights",
@@ -32,7 +32,7 @@ def __getattr__(name: str):
     return value
 
 
-def find_weights(config: "StyleConfig | None" = None) -> "WeightsInfo":
+def find_weights(config: "StyleConfig | None" = None) -> "WeightsInfo":  # noqa: F821 (lazy names)
     """The weights file a run with ``config`` would use (for diagnostics such as --check)."""
     from .config import StyleConfig
     from .weights import find_weights as _find_weights
@@ -42,7 +42,7 @@ def find_weights(config: "StyleConfig | None" = None) -> "WeightsInfo":
 
 
 __all__ = [
-    "PRESETS", "StyleConfig", "available_device", "stylize", "calibrate", "find_weights", "download_torchvision_weights",
+    "PRESETS", "StyleConfig", "available_device", "device_name", "stylize", "calibrate", "find_weights", "download_torchvision_weights",
     "NSTError", "BadConfig", "BadImage", "Cancelled", "OutOfMemory", "WeightsNotFound",
     "Progress", "StyleResult", "WeightsInfo",
 ]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .config import DEFAULT_PRESET, INIT_CHOICES, PRESET_HINTS, PRESETS  # torch-free
+from .config import DEFAULT_PRESET, FINISH_AT_CONTENT, INIT_CHOICES, PRESET_HINTS, PRESETS  # torch-free
 from .errors import Cancelled, NSTError
 
 MAX_SEED = 2**32 - 1
@@ -125,9 +125,7 @@ def config_from_args(args: argparse.Namespace):
         raise _UsageError(f"argument --preset: invalid choice: '{args.preset}' (choose from {', '.join(PRESETS)})")
     overrides = {name: getattr(args, name) for name in _OVERRIDES if getattr(args, name) is not None}
     if overrides.get("finish_size") == "content":
-        from .limits import image_file_size
-
-        overrides["finish_size"] = max(image_file_size(args.images[0], "content image"))
+        overrides["finish_size"] = FINISH_AT_CONTENT
     overrides["output_size"] = "working"  # --size N means an N px picture, as in neural-style
     return StyleConfig.from_preset(args.preset, **overrides)
 
@@ -135,23 +133,17 @@ def config_from_args(args: argparse.Namespace):
 class _ProgressBar:
     """A one-line bar on stderr, redrawn in place."""
 
-    def __init__(self, enabled: bool, plan: Sequence = ()):
+    def __init__(self, enabled: bool):
         self.enabled = enabled and sys.stderr is not None
-        self.plan = list(plan)  #: nst_core.schedule levels: the time left counts a fine step as the more it costs
 
     def __call__(self, p) -> None:
         if not self.enabled:
             return
-        from .schedule import remaining_seconds
-
         width = 30
         filled = int(width * p.step / p.total)
-        remaining = remaining_seconds(self.plan, p.step, p.elapsed) if self.plan else None
-        if remaining is None:
-            remaining = p.elapsed / p.step * (p.total - p.step)
         sys.stderr.write(
             f"\r[{'#' * filled}{'.' * (width - filled)}] {p.step}/{p.total} scale {p.scale}/{p.scales} "
-            f"{p.size[1]}×{p.size[0]}  loss {p.loss:.3g}  {remaining:.0f}s left "
+            f"{p.size[1]}×{p.size[0]}  loss {p.loss:.3g}  {p.remaining or 0:.0f}s left "
         )
         sys.stderr.flush()
         if p.step == p.total:
@@ -179,7 +171,6 @@ class _Output:
 
 def _has_alpha(path: str) -> bool:
     """Whether the engine will give the result of this content image an alpha channel."""
-    from PIL import Image
 
     from .limits import _open_header
 
@@ -284,12 +275,9 @@ def _main(argv: Optional[Sequence[str]]) -> int:
                          f"onto white (use a .png name to keep it)\n")
     config = config_from_args(args)  # torch is imported only once the arguments and files are fine
     from .engine import stylize
-    from .limits import image_file_size
-    from .schedule import levels
 
-    width, height = image_file_size(args.images[0], "content image")
     started = time.perf_counter()
-    result = stylize(args.images[0], args.images[1:], config, progress=_ProgressBar(not args.quiet, levels((height, width), config)),
+    result = stylize(args.images[0], args.images[1:], config, progress=_ProgressBar(not args.quiet),
                      masks=args.style_masks, style_masks=args.painting_masks)
     saved = _save(result, target)
     height, width = result.image.shape[:2]

@@ -13,7 +13,7 @@ Layer names follow the paper. The paper's "conv4_2" responses are the rectified 
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Optional, Sequence
 
 from .errors import BadConfig
@@ -23,6 +23,10 @@ PAPER_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 PAPER_CONTENT_LAYERS = ("relu4_2",)
 #: start images by name: white noise (the paper), the photo, the photo recoloured to the painting's palette
 INIT_CHOICES = ("noise", "content", "recoloured")
+#: ``finish_size`` that means "the content's own size" (every finish size is capped at the content's)
+FINISH_AT_CONTENT = 16384
+#: the painting's size relative to the working size, smallest and largest
+STYLE_SCALE_RANGE = (0.05, 8.0)
 
 
 @dataclass
@@ -61,7 +65,7 @@ class StyleConfig:
     precision: str = "bf16"  #: "fp32", or "bf16" autocast for the convolutions on CUDA
     min_scale_size: int = 64  #: coarse levels smaller than this are skipped
     step_ratio: float = 0.6  #: steps at each finer scale = this × the coarser one's (``steps`` at the coarsest)
-    finish_size: int = 0  #: 0 = end at ``size``; else go on √2 apart up to this long side (px; a layer's own size)
+    finish_size: int = 0  #: 0 = end at ``size``; else go on √2 apart up to this long side (px; FINISH_AT_CONTENT: the content's own)
     fast_conv: bool = True  #: CPU: Winograd (NNPACK) convolutions where available — same objective, fewer multiplies
     compile: bool = False  #: CUDA: torch.compile the network (slow first run, faster steps after)
     tile_size: int = 1024  #: scales whose long side exceeds this are optimised in overlapping tiles (0 = never)
@@ -135,8 +139,8 @@ class StyleConfig:
                  f"{label} {values} must be finite numbers: give one number per item, e.g. [1, 1].")
 
         need(self.size is None or 16 <= int(self.size) <= 16384, f"Size {self.size} is out of range: use 16 to 16384 px.")
-        need(self.finish_size == 0 or 16 <= int(self.finish_size) <= 16384,
-             f"Finish size {self.finish_size} is out of range: use 0 (end at the working size) or 16 to 16384 px.")
+        need(self.finish_size == 0 or 16 <= int(self.finish_size) <= FINISH_AT_CONTENT,
+             f"Finish size {self.finish_size} is out of range: use 0 (end at the working size) or 16 to {FINISH_AT_CONTENT} px.")
         need(1 <= int(self.steps) <= 100000, f"Steps {self.steps} is out of range: use 1 to 100000.")
         need(1 <= int(self.scales) <= 8, f"Scales {self.scales} is out of range: use 1 to 8.")
         for name in ("content_weight", "style_weight", "tv_weight", "palette_weight", "learning_rate"):
@@ -144,7 +148,8 @@ class StyleConfig:
             need(value >= 0, f"{name.replace('_', ' ').capitalize()} {value} is negative: use 0 or more.")
         need(0.0 <= self.ema_decay < 1.0, f"EMA decay {self.ema_decay} is out of range: use 0 (off) to 0.999.")
         need(self.optimizer in ("lbfgs", "adam"), f"Unknown optimizer '{self.optimizer}': use lbfgs or adam.")
-        need(0.05 <= self.style_scale <= 8, f"Style scale {self.style_scale} is out of range: use 0.05 to 8.")
+        low, high = STYLE_SCALE_RANGE
+        need(low <= self.style_scale <= high, f"Style scale {self.style_scale} is out of range: use {low:g} to {high:g}.")
         need(self.preserve_colors in (None, "luminance", "histogram"),
              f"Unknown colour preservation '{self.preserve_colors}': use luminance or histogram.")
         need(self.content_reduction in ("sum", "mean"), f"Unknown content reduction '{self.content_reduction}': use sum or mean.")

@@ -34,3 +34,14 @@ def available_device(preference: str = "auto") -> str:
     if kind == "mps" and not _mps_available():
         raise BadConfig("Apple MPS is not available here: use --device cpu (or auto).")
     return pref
+
+
+def device_name(device: str) -> str:
+    """What to call ``device`` in a sentence: "CPU", the GPU's own name, "Apple GPU"."""
+    kind = str(device).split(":")[0]
+    if kind == "cuda":
+        try:
+            return torch.cuda.get_device_name(torch.device(device).index or 0)
+        except Exception:  # a name is a nicety
+            return "GPU"
+    return {"mps": "Apple GPU"}.get(kind, "CPU")

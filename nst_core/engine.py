@@ -21,7 +21,7 @@ import secrets
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 import torch
@@ -342,8 +342,10 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
         preview = None
         if with_preview:
             preview = images.to_numpy(average if average is not None else image)
+        elapsed = time.perf_counter() - started
         progress(Progress(record_step, total_steps, scale_index, len(sizes), tuple(size), values[0],
-                          values[1], values[2], time.perf_counter() - started, preview))
+                          values[1], values[2], elapsed, preview,
+                          schedule.remaining_seconds(levels, record_step, elapsed)))
 
     for scale_index, (size, scale_steps) in enumerate(zip(sizes, steps_per_scale), start=1):
         content_t = images.resize(full_content, size).contiguous(memory_format=memory_format)
@@ -373,7 +375,12 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
                 _resample_adam_state(optimizer, image, new_image)
         else:
             history = 8 if tiled else 20  # image-sized pairs: fewer when the image is huge
-            optimizer = ImageLBFGS(new_image, history_size=history)
+            gamma = None
+            if isinstance(optimizer, ImageLBFGS) and bool(optimizer.have_history):
+                # the history cannot be resized, but its curvature scale can: with losses that are
+                # means over positions, the inverse curvature grows with the number of pixels
+                gamma = optimizer.gamma * (new_image[0, 0].numel() / optimizer.image[0, 0].numel())
+            optimizer = ImageLBFGS(new_image, history_size=history, gamma=gamma)
         image = new_image
         if average is not None:
             average = images.resize(average, size)
@@ -383,7 +390,7 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
         terms = {}
 
         def evaluate():
-            total, grad, c_loss, s_loss = objective.evaluate(image)
+            total, grad, c_loss, s_loss = objective.evaluate(image)  # noqa: F821 (this scale's, deleted after it)
             image.grad = grad
             terms["values"] = torch.stack([total.float(), c_loss.float(), s_loss.float()])
             return terms["values"][0], grad

@@ -7,7 +7,6 @@ and get back the same layout, so this module is the single place that converts.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Optional, Tuple
 
 import numpy as np

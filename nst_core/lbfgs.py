@@ -34,7 +34,11 @@ CURVATURE_EPS = 1e-8
 class ImageLBFGS:
     """Minimises ``closure() -> (loss, grad)`` over the tensor ``image`` in place."""
 
-    def __init__(self, image: torch.Tensor, history_size: int = 20, max_step: float = 0.3, first_step: float = 0.05):
+    def __init__(self, image: torch.Tensor, history_size: int = 20, max_step: float = 0.3, first_step: float = 0.05,
+                 gamma=None):
+        """``gamma``: a curvature scale yᵀs / yᵀy carried over from a run on a similar loss (the
+        coarser scale's, rescaled): the first step is then −γ·g, as large as that curvature says,
+        instead of a cautious steepest-descent step."""
         self.image = image
         self.history_size = history_size
         self.max_step = max_step
@@ -42,7 +46,8 @@ class ImageLBFGS:
         self.history: list = []  # (s, y, rho), rho = 0 for pairs that were refused
         self.previous = None  # (image, grad, usable) of the last step
         zero = torch.zeros((), device=image.device)
-        self.gamma = zero + 1.0
+        self.gamma = zero + 1.0 if gamma is None else zero + gamma
+        self.carried = gamma is not None  #: the first step uses ``gamma``
         self.have_history = zero > 0
 
     def step(self, closure: Callable[[], Tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
@@ -79,6 +84,8 @@ class ImageLBFGS:
         self.have_history = self.have_history | accept
 
     def _steepest(self, grad: torch.Tensor) -> torch.Tensor:
+        if self.carried:
+            return grad * self.gamma
         return grad * (self.first_step / grad.abs().max().clamp_min(1e-30))
 
     def _two_loop(self, grad: torch.Tensor) -> torch.Tensor:

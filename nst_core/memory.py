@@ -143,6 +143,28 @@ def largest_fitting(content_hw, style_hws: Sequence, budget: int, device: str, t
     return low * 16
 
 
+def largest_finish(content_hw: Tuple[int, int], style_hws: Sequence, config, device: str,
+                   free: Optional[int] = None) -> int:
+    """``config.finish_size``, lowered to the largest finest level that fits in the free memory.
+
+    For front ends that finish at a layer's own size: a layer too big for this machine is
+    then finished as large as memory allows and scaled the rest of the way, instead of
+    refused. Unchanged when it fits or when the free memory cannot be told; never below
+    the working size (whose own check is :func:`check`'s).
+    """
+    finish = int(config.finish_size or 0)
+    free = available(device) if free is None else free
+    if not finish or free is None:
+        return finish
+    finest = finest_long_side(content_hw, config)
+    args = (int(config.tile_size), float(config.style_scale), str(config.precision))
+    if estimate(content_hw, style_hws, finest, device, *args) <= free * USABLE_SHARE:
+        return finish
+    fits = largest_fitting(content_hw, style_hws, int(free * USABLE_SHARE), device, *args, upper=finest)
+    working = int(config.size) if config.size else finest
+    return max(fits, min(working, finest), 16)
+
+
 def check(content_hw: Tuple[int, int], style_hws: Sequence, config, device: str) -> None:
     """Raise :class:`OutOfMemory` before the run if ``config``'s finest level cannot fit on ``device``."""
     long_side = finest_long_side(content_hw, config)

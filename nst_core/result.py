@@ -22,6 +22,7 @@ class Progress:
     style_loss: float  #: L_style = Σ w_l E_l, unweighted
     elapsed: float  #: seconds since the run started
     preview: Optional[np.ndarray] = None  #: H×W×3 float32 in 0–1, when asked for
+    remaining: Optional[float] = None  #: seconds left, from the share of the run's work done (nst_core.schedule)
 
 
 @dataclass

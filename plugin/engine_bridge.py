@@ -9,10 +9,10 @@ import importlib
 import importlib.util
 from typing import Any, Optional
 
-from . import bootstrap, errors, settings
+from . import bootstrap, errors, settings, threads
 
 #: plugin-level options understood by :func:`build_config` besides StyleConfig's own fields
-PLUGIN_OPTIONS = ("style_strength",)
+PLUGIN_OPTIONS = ("style_strength", "detail")
 #: options whose range is declared in plugin/settings.py (the dialog's, the saved settings' and the API's)
 RANGED = tuple(name for name, setting in settings.SETTINGS.items() if setting.range is not None)
 
@@ -33,8 +33,10 @@ def missing_dependency() -> Optional[errors.EngineMissing]:
 def load():
     """Import and return ``nst_core``; raises :class:`errors.EngineMissing` in plain words."""
     bootstrap.install()
+    threads.note_openmp()  # before torch: how Krita started its OpenMP runtime (plugin/threads.py)
     try:
         importlib.import_module("nst_core.engine")  # the package itself is lazy: load numpy and torch now
+        threads.tune()  # as fast as the command line inside Krita (plugin/threads.py)
         return importlib.import_module("nst_core")
     except ImportError as error:
         missing = getattr(error, "name", None) or "nst_core"
@@ -49,11 +51,19 @@ def build_config(nst_core, preset: str = settings.DEFAULT_PRESET, **options: Any
 
     Options are ``StyleConfig`` fields (``steps``, ``size``, ``style_scale``,
     ``preserve_colors``, ``seed``, ``device``, …) plus ``style_strength``, a multiplier
-    of the preset's style weight. ``None`` / ``0`` for ``steps`` and ``size`` mean "the
+    of the preset's style weight, and ``detail``: "layer" (the default) finishes at the
+    layer's own size, "working" at the working size, scaled to the layer. ``None`` / ``0`` for ``steps`` and ``size`` mean "the
     preset's value"; ``preserve_colors="none"`` means off. Numbers outside the ranges
     declared in ``plugin/settings.py`` are refused with ``BadConfig`` in plain words.
     """
     options = dict(options)
+    detail = options.pop("detail", settings.SETTINGS["detail"].default)
+    if detail not in settings.SETTINGS["detail"].keys():
+        raise nst_core.BadConfig(settings.problem("detail", detail))
+    if detail == "layer" and not options.get("finish_size"):
+        from nst_core.config import FINISH_AT_CONTENT
+
+        options["finish_size"] = FINISH_AT_CONTENT  # coarse-to-fine up to the layer's own size
     for name in RANGED:
         message = settings.problem(name, options.get(name))
         if message is not None:

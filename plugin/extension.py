@@ -65,6 +65,34 @@ def label_layers(entries) -> list:
     return choices
 
 
+def _shapes(document, nodes) -> list:
+    """The area each node would be styled in (plugin/cost.py), from bounds only."""
+    from . import jobs, layers
+    from .cost import Shape
+
+    found = []
+    for node in nodes:
+        if node is None or node.parentNode() is None or node.type() in _MASKS:
+            continue
+        try:
+            rect = layers.work_rect(document, node, True)
+        except errors.PluginError:  # empty, or outside the selection: Stylize says so in words
+            continue
+        found.append(Shape(rect.height, rect.width, jobs.whole_long_side(node, rect)))
+    return found
+
+
+def _remember_engine(info) -> None:
+    """Keep what the engine thread found (worker.EngineInfo), so the next dialog knows at once."""
+    if info.problem:
+        return
+    settings = PluginSettings.load()
+    settings.auto_device, settings.auto_device_name = info.device, info.name
+    if info.rate is not None:
+        settings.remember_rate(info.rate)
+    settings.save()
+
+
 class NeuralStyleExtension(Extension):
     def __init__(self, parent):
         super().__init__(parent)
@@ -102,6 +130,7 @@ class NeuralStyleExtension(Extension):
             problem = errors.no_layer()
         selected = _selected_nodes(document)
         self.document = document
+        shapes = {"active": _shapes(document, [active]), "selected": _shapes(document, selected)}
         self.dialog = StyleDialog(
             PluginSettings.load(), _layer_choices(document),
             active_name=active.name() if active is not None else "",
@@ -109,8 +138,9 @@ class NeuralStyleExtension(Extension):
             has_selection=document.selection() is not None,
             problem=str(problem) if problem else "", parent=parent,
             group_choices=[(label, node) for label, node in _layer_choices(document) if node.type() == "grouplayer"],
-            targets=selected or [active])
+            targets=selected or [active], shapes=shapes)
         self.dialog.stylize_requested.connect(self._stylize)
+        self.dialog.engine_known.connect(_remember_engine)
         self.dialog.finished.connect(self._dialog_closed)
         self.dialog.open()
 

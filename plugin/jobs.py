@@ -11,6 +11,8 @@ from . import errors, layers
 
 #: the engine refuses images smaller than this on a side; smaller areas are padded
 MIN_SIDE = 16
+#: a selected patch's working size is never made smaller than this (px, or the patch's own size)
+PATCH_MIN_SIZE = 64
 MASK_TYPES = ("transparencymask", "filtermask", "transformmask", "selectionmask", "colorizemask")
 
 
@@ -30,6 +32,7 @@ class LayerJob:
     alpha: np.ndarray  #: H×W float32, the source's alpha
     mask: Optional[np.ndarray]  #: H×W float32 selection strength, or None
     region_masks: Optional[list] = None  #: one mask per painting, or None (plugin/regions.py)
+    whole_long_side: int = 0  #: long side of the whole layer when only a selected patch of it is styled
 
 
 @dataclass
@@ -146,7 +149,58 @@ def prepare(document, node, style_label: str, use_selection: bool = True) -> Lay
         document=document, source=node, source_id=node.uniqueId(), source_name=name,
         result_name=result_name(name, style_label), fmt=fmt, rect=rect,
         content=layers.to_engine(values, fmt), alpha=alpha, mask=mask,
+        whole_long_side=whole_long_side(node, rect),
     )
+
+
+def whole_long_side(node, rect: layers.Rect) -> int:
+    """The layer's long side when ``rect`` is a selected patch of it (0 when it is the whole layer)."""
+    whole = layers.node_rect(node)
+    side = max(whole.width, whole.height)
+    return side if side > max(rect.width, rect.height) else 0
+
+
+def style_size(style: "StyleSource"):
+    """(height, width) of the style, from the file's header or the array (None if unknown)."""
+    if isinstance(style.image, np.ndarray):
+        return tuple(style.image.shape[:2])
+    limits = _limits()
+    try:
+        width, height = limits.image_file_size(style.image, "style image")
+    except Exception:  # unreadable files are refused in words elsewhere
+        return None
+    return height, width
+
+
+def job_config(config, height: int, width: int, whole_side: int = 0, style_hw=None, device=None):
+    """The settings one layer's area is styled with — what the engine thread runs and what
+    the dialog's estimate plans for, so the two never disagree.
+
+    * The working size is capped to what the result can use (:func:`capped_config`).
+    * A selected patch is styled as the same part of a whole-layer run would be: at the
+      working size times its share of the layer, with the painting enlarged by the inverse
+      (``style_scale``), so its brush strokes have the same size on the canvas.
+    * A finish at the layer's own size is lowered to what the free memory of ``device``
+      holds (the rest of the way is scaled), when ``device`` is given.
+    """
+    import dataclasses
+
+    from nst_core.config import STYLE_SCALE_RANGE
+
+    config = capped_config(config, height, width)
+    long_side = max(height, width)
+    if whole_side > long_side and config.size:
+        share = long_side / whole_side
+        least = min(long_side, PATCH_MIN_SIZE)
+        config = dataclasses.replace(config, size=max(least, round(int(config.size) * share)),
+                                     style_scale=min(STYLE_SCALE_RANGE[1], float(config.style_scale) / share))
+    if config.finish_size and device is not None:
+        from nst_core import memory
+
+        finish = memory.largest_finish((height, width), [style_hw] if style_hw else [], config, device)
+        if finish != config.finish_size:
+            config = dataclasses.replace(config, finish_size=finish)
+    return config
 
 
 def style_job(nst_core, job: LayerJob, style: StyleSource, config, progress=None, cancel=None) -> bytes:
@@ -156,7 +210,8 @@ def style_job(nst_core, job: LayerJob, style: StyleSource, config, progress=None
     pad_y, pad_x = max(0, MIN_SIDE - height), max(0, MIN_SIDE - width)
     if pad_y or pad_x:  # a tiny layer or selection: pad by repeating its edges, crop after
         content = np.pad(content, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
-    config = capped_config(config, *content.shape[:2])
+    config = job_config(config, *content.shape[:2], job.whole_long_side, style_size(style),
+                        nst_core.available_device(config.device))
     regions = {}
     if job.region_masks is not None:  # several paintings in regions (plugin/regions.py)
         from .regions import pad

@@ -26,9 +26,9 @@ from . import bootstrap
 
 bootstrap.install()  # nst_core may live in the linked environment
 try:
-    from nst_core.config import DEFAULT_PRESET, PRESET_HINTS, PRESETS as _ENGINE_PRESETS
+    from nst_core.config import DEFAULT_PRESET, PRESET_HINTS, PRESETS as _ENGINE_PRESETS, STYLE_SCALE_RANGE
 except ImportError:  # the engine is missing: the dialog says so and refuses to run
-    DEFAULT_PRESET, PRESET_HINTS, _ENGINE_PRESETS = "", {}, {}
+    DEFAULT_PRESET, PRESET_HINTS, _ENGINE_PRESETS, STYLE_SCALE_RANGE = "", {}, {}, (0.05, 8.0)
 
 GROUP = "neural_style"
 MAX_RECENT = 6
@@ -79,6 +79,11 @@ SETTINGS = {
     "preset": Setting(
         "Preset:", DEFAULT_PRESET, "How long and how finely the style is painted; the hint beside it says more.",
         choices=tuple((name, name.capitalize()) for name in PRESETS)),
+    "detail": Setting(
+        "Detail:", "layer", "Where the run ends. At the layer's own size the result is as sharp as the layer at 100 % "
+        "(coarse-to-fine goes on up to it, a few steps each); at the working size it is scaled up to the layer "
+        "(faster, softer on big layers).",
+        choices=(("layer", "Sharp at the layer's own size"), ("working", "Working size, scaled to the layer (faster)"))),
     "style_strength": Setting(
         "Style strength:", 1.0, "How strongly the style is imposed, relative to the preset (1 × = the preset's).",
         range=(0.1, 10.0), step=0.1, decimals=2, suffix=" ×"),
@@ -90,7 +95,7 @@ SETTINGS = {
         range=(0, 8192), step=64, suffix=" px", zero="Preset's", least=16),
     "style_scale": Setting(
         "Style scale:", 1.0, "Size of the style's brush strokes and patterns (below 1 = finer, above 1 = coarser).",
-        range=(0.05, 8.0), step=0.25, decimals=2, suffix=" ×"),
+        range=STYLE_SCALE_RANGE, step=0.25, decimals=2, suffix=" ×"),
     "preserve_colors": Setting(
         "Colours:", "none", "Whose colours the result has: the painting's or the layer's.",
         choices=(("none", "Take the style's colours"),
@@ -143,7 +148,13 @@ class PluginSettings:
     seed: int = SETTINGS["seed"].default
     target: str = "active"  #: "active" layer or every "selected" layer
     device: str = SETTINGS["device"].default
+    detail: str = SETTINGS["detail"].default
     advanced_open: bool = False
+    #: what "Automatic" ran on last time, e.g. "cpu" or "cuda", and its name ("CPU", the GPU's)
+    auto_device: str = ""
+    auto_device_name: str = ""
+    #: per device, the step cost measured here (nst_core.calibrate): {device: {"per_pixel": s, "per_tile": s}}
+    calibration: dict = field(default_factory=dict)
 
     # ------------------------------------------------------------------ persistence
     @classmethod
@@ -185,6 +196,21 @@ class PluginSettings:
                 value = setting.default
             setattr(self, name, value)
         self.recent_styles = [str(p) for p in self.recent_styles if p][:MAX_RECENT]
+        self.calibration = {str(device): rate for device, rate in self.calibration.items()
+                            if isinstance(rate, dict) and _positive(rate.get("per_pixel"))
+                            and _positive(rate.get("per_tile"), zero=True)}
+
+    def rate(self, device: str):
+        """The step cost measured on ``device`` here (an ``nst_core.schedule.Rate``), or None."""
+        measured = self.calibration.get(device)
+        if not measured:
+            return None
+        from nst_core.schedule import Rate
+
+        return Rate(device, float(measured["per_pixel"]), float(measured["per_tile"]))
+
+    def remember_rate(self, rate) -> None:
+        self.calibration[rate.device] = {"per_pixel": rate.per_pixel, "per_tile": rate.per_tile}
 
     def remember_style(self, path: str) -> None:
         """Put ``path`` first in the recent list (at most MAX_RECENT, no duplicates)."""
@@ -204,7 +230,13 @@ class PluginSettings:
             "preserve_colors": None if self.preserve_colors == "none" else self.preserve_colors,
             "seed": self.seed,
             "device": self.device,
+            "detail": self.detail,
         }
+
+
+def _positive(value, zero: bool = False) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and (
+        value >= 0 if zero else value > 0)
 
 
 def _parse(name: str, raw: str, default):
@@ -214,9 +246,9 @@ def _parse(name: str, raw: str, default):
         return int(raw)
     if isinstance(default, float):
         return float(raw)
-    if isinstance(default, list):
+    if isinstance(default, (list, dict)):
         value = json.loads(raw)
-        if not isinstance(value, list):
+        if not isinstance(value, type(default)):
             raise ValueError(name)
         return value
     return raw
@@ -225,7 +257,7 @@ def _parse(name: str, raw: str, default):
 def _format(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list):
+    if isinstance(value, (list, dict)):
         return json.dumps(value)
     return str(value)
 

@@ -10,7 +10,6 @@ the system.
 """
 from __future__ import annotations
 
-import os
 import queue
 import sys
 import threading
@@ -46,16 +45,41 @@ class Failure:
     index: int = 0  #: the layer job that failed
 
 
-def leave_a_core_for_krita() -> None:
-    """On machines with 4+ cores, keep one free so Krita stays smooth while torch works."""
-    try:
-        import torch
+@dataclass(frozen=True)
+class EngineInfo:
+    """What the dialog learns from the engine thread: where "Automatic" runs, and how fast."""
 
-        cores = os.cpu_count() or 1
-        if cores >= 4 and torch.get_num_threads() >= cores:
-            torch.set_num_threads(cores - 1)
-    except Exception:  # tuning only; never a reason to fail
-        pass
+    device: str  #: what "Automatic" resolves to here: "cpu", "cuda" or "mps"
+    name: str  #: "CPU" or the GPU's name
+    rate: Any = None  #: nst_core.schedule.Rate measured now for the device asked about, or None
+    problem: Optional[str] = None  #: the engine could not be loaded (the dialog already says why)
+
+
+class EngineProbe(QObject):
+    """Loads the engine on the engine thread while the dialog is open (so the first run starts
+    at once), names the device "Automatic" will use and, if this machine's speed on the chosen
+    device is not known yet, measures it (``nst_core.calibrate``, a few seconds, remembered)."""
+
+    #: an :class:`EngineInfo`
+    ready = pyqtSignal(object)
+
+    def request(self, choice: str, known: tuple) -> None:
+        """Probe for the device ``choice`` ("auto", "cpu"); ``known``: devices already measured."""
+        engine_thread().submit(lambda: self._probe(choice, tuple(known)))
+
+    def _probe(self, choice: str, known: tuple) -> None:  # engine thread
+        try:
+            nst_core = engine_bridge.load()
+            auto = nst_core.available_device("auto")
+            device = auto if choice == "auto" else nst_core.available_device(choice)
+            rate = None if device in known else nst_core.calibrate(device)
+            info = EngineInfo(auto, nst_core.device_name(auto), rate)
+        except Exception as error:  # noqa: BLE001 — an estimate is a nicety; runs report their own errors
+            info = EngineInfo("", "", None, str(error))
+        try:
+            self.ready.emit(info)
+        except RuntimeError:  # the dialog was closed meanwhile
+            pass
 
 
 def release_free_memory() -> None:
@@ -163,7 +187,6 @@ class StyleWorker(QObject):
         try:
             nst_core = engine_bridge.load()
             config = engine_bridge.build_config(nst_core, self.preset, **self.options)
-            leave_a_core_for_krita()
             self.engine_ready.emit()
             count = len(self.layer_jobs)
             for index in range(self.start_index, count):
@@ -174,7 +197,7 @@ class StyleWorker(QObject):
 
                 def report(p, index=index, started=started):
                     elapsed = time.monotonic() - started
-                    eta = elapsed / p.step * (p.total - p.step) if p.step else None
+                    eta = p.remaining  # from the work done, fine steps counting as what they cost
                     preview = None
                     if p.preview is not None:
                         preview = (p.preview.clip(0, 1) * 255 + 0.5).astype("uint8")

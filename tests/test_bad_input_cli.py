@@ -211,7 +211,6 @@ def _read_only_folder(tmp_path: Path) -> Path:
 
 def test_read_only_output_folder_is_refused_before_the_run(tmp_path, content_path, style_path):
     folder = _read_only_folder(tmp_path)
-    started = time.monotonic()
     code, out, err, peak = run_cli(str(content_path), str(style_path), "-o", str(folder / "styled.png"),
                                    "--size", "64", "--steps", "50")
     assert code == 2

@@ -68,7 +68,7 @@ def small_png(path: Path) -> Path:
     return path
 
 
-def run_krita(home: Path, config: dict, out: Path, log: Path, screen: str = "1280x1024") -> dict:
+def run_krita(home: Path, config: dict, out: Path, log: Path, screen: str = "1280x1024", timeout: float = TIMEOUT) -> dict:
     env = dict(os.environ, HOME=str(home), NST_GUI_TEST_CONFIG=str(out.with_suffix(".config.json")))
     for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "PYTHONPATH", "PYTHONHOME", "QT_QPA_PLATFORM"):
         env.pop(key, None)
@@ -78,7 +78,7 @@ def run_krita(home: Path, config: dict, out: Path, log: Path, screen: str = "128
     cmd = ["xvfb-run", "-a", "-s", f"-screen 0 {screen}x24", "krita", "--nosplash"]
     with open(log, "w") as handle:
         proc = subprocess.Popen(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + TIMEOUT
+        deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline and not out.is_file() and proc.poll() is None:
                 time.sleep(0.5)
@@ -91,7 +91,7 @@ def run_krita(home: Path, config: dict, out: Path, log: Path, screen: str = "128
                 os.killpg(proc.pid, signal.SIGKILL)  # our own process group only
                 proc.wait()
     if not out.is_file():
-        raise AssertionError(f"Krita wrote no results in {TIMEOUT}s (rc={proc.returncode}). Log tail:\n"
+        raise AssertionError(f"Krita wrote no results in {timeout}s (rc={proc.returncode}). Log tail:\n"
                              + log.read_text(errors="replace")[-5000:])
     return json.loads(out.read_text(encoding="utf-8"))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 
 from PyQt5.QtCore import QObject, Qt, pyqtSignal
 from PyQt5.QtGui import QGuiApplication, QImage, QPixmap
@@ -16,6 +17,9 @@ from PyQt5.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox,
 
 from ..errors import TITLE
 from ..settings import ADVANCED, PRESET_HINTS, SETTINGS, PluginSettings, Setting
+
+#: "Automatic" in the device list, with what it ran on here once that is known
+AUTOMATIC = "Automatic"
 
 THUMB = 96
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;All files (*)"
@@ -106,10 +110,12 @@ class StyleDialog(QDialog):
     layers about to be styled (never pre-selected as the style)."""
 
     stylize_requested = pyqtSignal()
+    #: a worker.EngineInfo: where "Automatic" runs and how fast (for the extension to remember)
+    engine_known = pyqtSignal(object)
 
     def __init__(self, settings: PluginSettings, layer_choices=(), active_name: str = "",
                  selected_count: int = 1, has_selection: bool = False, problem: str = "", parent=None,
-                 group_choices=(), targets=()):
+                 group_choices=(), targets=(), shapes=None):
         super().__init__(parent)
         self.setObjectName("neural_style_dialog")
         self.setWindowTitle(TITLE)
@@ -120,6 +126,11 @@ class StyleDialog(QDialog):
         self.thumbnails.ready.connect(self._thumbnail_ready)
         self._style_problem = ""
         self._blocking = False
+        #: target ("active" / "selected") -> the cost.Shape of every layer it would style
+        self.shapes = dict(shapes or {})
+        self._probe = None
+        self._probing = set()
+        self.estimate = None  #: the last cost.Estimate shown
 
         # ---------------------------------------------------------------- style
         style_box = QGroupBox("Style")
@@ -185,12 +196,23 @@ class StyleDialog(QDialog):
         self.strength, self.steps, self.size = self.fields["style_strength"], self.fields["steps"], self.fields["size"]
         self.scale, self.colours, self.seed = self.fields["style_scale"], self.fields["preserve_colors"], self.fields["seed"]
         self.device = self.fields["device"]
+        self.detail = field_widget("detail", SETTINGS["detail"])
+        self.cost = QLabel()
+        self.cost.setObjectName("cost")
+        self.cost.setWordWrap(True)
+        self.cost.setToolTip("The size the result is finished at and how long it will take on this computer "
+                             "(measured here once, then remembered).")
         quality_layout = QVBoxLayout(quality_box)
         preset_row = QHBoxLayout()
         preset_row.addWidget(QLabel(SETTINGS["preset"].label))
         preset_row.addWidget(self.preset)
         preset_row.addWidget(self.preset_hint, 1)
         quality_layout.addLayout(preset_row)
+        detail_row = QHBoxLayout()
+        detail_row.addWidget(QLabel(SETTINGS["detail"].label))
+        detail_row.addWidget(self.detail, 1)
+        quality_layout.addLayout(detail_row)
+        quality_layout.addWidget(self.cost)
         quality_layout.addWidget(self.advanced_toggle)
         quality_layout.addWidget(self.advanced)
 
@@ -293,8 +315,18 @@ class StyleDialog(QDialog):
         self.preset.currentIndexChanged.connect(self._update_preset_hint)
         self.advanced_toggle.toggled.connect(self._show_advanced)
         self._load(self.settings, selected_count)
+        self._name_automatic()
+        for widget in [self.preset, self.detail, *self.fields.values()]:
+            signal = widget.currentIndexChanged if isinstance(widget, QComboBox) else widget.valueChanged
+            signal.connect(self._update_cost)
+        for source in (self.file_combo, self.layer_combo):
+            source.currentIndexChanged.connect(self._update_cost)
+        self.from_file.toggled.connect(self._update_cost)
+        self.target_active.toggled.connect(self._update_cost)
         if problem:
             self.show_problem(problem, blocking=True)
+        else:
+            self._update_cost()
 
     # ------------------------------------------------------------------ settings <-> widgets
     def _load(self, s: PluginSettings, selected_count: int) -> None:
@@ -307,6 +339,7 @@ class StyleDialog(QDialog):
             self.layer_combo.setEnabled(False)
         (self.from_layer if s.style_source == "layer" and self.layer_nodes else self.from_file).setChecked(True)
         self._select(self.preset, s.preset)
+        set_field(self.detail, s.detail)
         for name, widget in self.fields.items():
             set_field(widget, getattr(s, name))
         self.target_selected.setEnabled(selected_count >= 2)
@@ -324,6 +357,7 @@ class StyleDialog(QDialog):
         if path:
             s.remember_style(path)
         s.preset = self.preset.currentData()
+        s.detail = self.detail.currentData()
         for name, widget in self.fields.items():
             setattr(s, name, field_value(widget))
         s.target = "selected" if self.target_selected.isChecked() else "active"
@@ -382,6 +416,77 @@ class StyleDialog(QDialog):
         self.problem.setVisible(bool(message))
         if blocking:
             self.stylize_button.setEnabled(False)
+
+    # ------------------------------------------------------------------ cost before the click (plugin/cost.py)
+    def run_device(self) -> str:
+        """The device the run will use, as far as is known: "cpu", "cuda", … ("" while unknown)."""
+        choice = self.device.currentData()
+        return self.settings.auto_device if choice == "auto" else choice
+
+    def _name_automatic(self) -> None:
+        name = self.settings.auto_device_name
+        index = self.device.findData("auto")
+        if index >= 0:
+            self.device.setItemText(index, f"{AUTOMATIC} ({name})" if name else AUTOMATIC)
+
+    def set_engine(self, info) -> None:
+        """What the engine thread found (a worker.EngineInfo): name "Automatic", keep the speed."""
+        self._probing.clear()
+        if info.problem:
+            return
+        self.settings.auto_device, self.settings.auto_device_name = info.device, info.name
+        if info.rate is not None:
+            self.settings.remember_rate(info.rate)
+        self._name_automatic()
+        self._update_cost()
+
+    def _request_probe(self, choice: str) -> None:
+        if choice in self._probing:
+            return
+        from ..worker import EngineProbe
+
+        if self._probe is None:
+            self._probe = EngineProbe(self)
+            self._probe.ready.connect(self.set_engine)
+            self._probe.ready.connect(self.engine_known)
+        self._probing.add(choice)
+        self._probe.request(choice, tuple(self.settings.calibration))
+
+    def _style_hw(self):
+        """(height, width) of the chosen painting, read from its header or its layer's bounds."""
+        from .. import jobs
+
+        if self.from_layer.isChecked():
+            node = self.style_node()
+            if node is None:
+                return None
+            bounds = node.bounds()
+            return (bounds.height(), bounds.width()) if bounds.width() > 0 else None
+        path = self.style_path()
+        return jobs.style_size(jobs.StyleSource(path, "")) if path else None
+
+    def _update_cost(self, *_) -> None:
+        from .. import cost
+
+        if self._blocking:
+            return
+        values = self.values()
+        shapes = self.shapes.get(values.target) or self.shapes.get("active") or []
+        device = self.run_device()
+        rate = values.rate(device) if device else None
+        if rate is None:
+            self._request_probe(values.device)
+        if device and device == self.settings.auto_device:
+            label = f"the {self.settings.auto_device_name or device.upper()}"
+        else:
+            label = f"the {device.upper()}" if device else "this computer"
+        self.estimate = cost.estimate(values.preset, values.engine_options(), shapes, self._style_hw(),
+                                      device or "cpu", label, rate, engine_loaded="nst_core.engine" in sys.modules)
+        problem = self.estimate.problem
+        self.cost.setText(problem or self.estimate.text)
+        colour = "#c0392b" if problem else ("#b9770e" if self.estimate.long else "")
+        self.cost.setStyleSheet(f"QLabel {{ color: {colour}; }}" if colour else "")
+        self.stylize_button.setEnabled(problem is None)
 
     # ------------------------------------------------------------------ internals
     @staticmethod

@@ -9,25 +9,10 @@ from PyQt5.QtGui import QImage, QPixmap
 from PyQt5.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                              QVBoxLayout)
 
+from ..cost import NBSP, format_seconds
 from ..errors import TITLE
 
 PREVIEW_SIZE = 180
-
-
-NBSP = "\u00a0"  #: keeps "1 min 05 s" on one line
-
-
-def format_seconds(seconds) -> str:
-    if seconds is None:
-        return "estimating…"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        text = f"{seconds} s"
-    elif seconds < 3600:
-        text = "{} min {:02d} s".format(*divmod(seconds, 60))
-    else:
-        text = "{} h {:02d} min".format(*divmod(seconds // 60, 60))
-    return text.replace(" ", NBSP)
 
 
 def preview_pixmap(rgb) -> QPixmap:

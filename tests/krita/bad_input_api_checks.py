@@ -12,7 +12,7 @@ import time
 import traceback
 from pathlib import Path
 
-from krita import Krita, Selection
+from krita import Krita
 from PyQt5.QtCore import QByteArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
