@@ -216,6 +216,25 @@ def _initial_image(config: StyleConfig, content: torch.Tensor, generator: torch.
     return images.resize(images.to_tensor(rgb, content.device), tuple(content.shape[-2:]))
 
 
+#: Rec. 601 luma weights: the photo's detail is added as brightness, so the colours stay the painting's
+_LUMA = (0.299, 0.587, 0.114)
+
+
+def _with_photo_detail(upsampled: torch.Tensor, photo: torch.Tensor, coarse: tuple) -> torch.Tensor:
+    """``upsampled`` plus the photo's brightness detail that the coarser level could not hold.
+
+    Not in the paper: above the working size a level gets few steps (they cost most), too few
+    to grow 1-px lines and lettering from a blurred upsample. Starting it from the upsample
+    plus the photo's missing frequency band (its luma at this size minus its luma through the
+    coarser size) keeps the result as sharp as the layer; the steps then re-paint that detail.
+    """
+    size = tuple(upsampled.shape[-2:])
+    here = images.resize(photo, size)
+    band = here - images.resize(images.resize(here, coarse), size)
+    weights = torch.tensor(_LUMA, device=band.device, dtype=band.dtype).view(1, 3, 1, 1)
+    return (upsampled + (band * weights).sum(dim=1, keepdim=True)).clamp_(0, 1)
+
+
 def _as_style_list(style: Any) -> list:
     if isinstance(style, (list, tuple)):
         if not style:
@@ -365,6 +384,8 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
 
         if image is None:
             start = _initial_image(config, images.resize(start_content, size), generator)
+        elif levels[scale_index - 1].refine:
+            start = _with_photo_detail(images.resize(image.detach(), size), full_content, tuple(image.shape[-2:]))
         else:
             start = images.resize(image.detach(), size)
         new_image = start.contiguous(memory_format=memory_format).requires_grad_(True)
@@ -376,9 +397,10 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
         else:
             history = 8 if tiled else 20  # image-sized pairs: fewer when the image is huge
             gamma = None
-            if isinstance(optimizer, ImageLBFGS) and bool(optimizer.have_history):
-                # the history cannot be resized, but its curvature scale can: with losses that are
-                # means over positions, the inverse curvature grows with the number of pixels
+            if levels[scale_index - 1].refine and isinstance(optimizer, ImageLBFGS) and bool(optimizer.have_history):
+                # a refining level has only a few steps, so its first must count: the history cannot be
+                # resized, but its curvature scale can (the losses are means over positions, so the
+                # inverse curvature grows with the number of pixels)
                 gamma = optimizer.gamma * (new_image[0, 0].numel() / optimizer.image[0, 0].numel())
             optimizer = ImageLBFGS(new_image, history_size=history, gamma=gamma)
         image = new_image

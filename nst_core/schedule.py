@@ -20,9 +20,12 @@ from typing import List, Sequence, Tuple
 
 #: VGG19 halves the size at each of its pools; tiles start on this grid so pooling lines up.
 ALIGN = 16
-#: a level above the working size is added only where the finish size is this much larger
-#: than the level below it (a 5 % larger final level would cost a whole level for nothing)
+#: a finish is worth levels of its own only where it is this much larger than the working size
+#: (a 5 % larger final level would cost a whole level for nothing)
 FINISH_MIN_GAIN = 1.05
+#: the last √2 level before the finish is left out when the finish is within this factor of it:
+#: the finest level costs most, and one jump of up to ~1.8× to it refines as well as two
+FINISH_LAST_GAIN = 1.25
 #: per level, computing the content and style targets costs about one step
 TARGET_STEPS = 1
 
@@ -72,10 +75,11 @@ class Level:
     steps: int
     tiles: int  #: 1 when the level fits through the network in one piece
     work: int  #: pixels the network sees per step (tiles overlap, so ≥ h × w)
+    refine: bool = False  #: above the working size, on the way to the finish size
 
 
-def _long_sides(content_long: int, config) -> List[int]:
-    """Long side of every level, coarsest first."""
+def _long_sides(content_long: int, config) -> Tuple[List[int], int]:
+    """Long side of every level, coarsest first, and how many of them are the working pyramid."""
     long_side = int(config.size) if config.size else content_long
     scales, min_size = int(config.scales), int(config.min_scale_size)
     sides = []
@@ -83,23 +87,25 @@ def _long_sides(content_long: int, config) -> List[int]:
         side = round(long_side / math.sqrt(2) ** level)
         if side >= min(min_size, long_side):
             sides.append(side)
+    working = len(sides)
     finish = min(int(getattr(config, "finish_size", 0) or 0), content_long)
     if finish > long_side * FINISH_MIN_GAIN:
         # not in the paper: coarse-to-fine goes on above the working size up to the finish size,
-        # √2 apart, the last level exactly there (skipping a √2 level that would land within 5 %)
+        # √2 apart, the last level exactly there
         side = long_side * math.sqrt(2)
-        while side * FINISH_MIN_GAIN < finish:
+        while side * FINISH_LAST_GAIN < finish:
             sides.append(round(side))
             side *= math.sqrt(2)
         sides.append(finish)
-    return sides
+    return sides, working
 
 
 def levels(content_hw: Tuple[int, int], config) -> List[Level]:
     """The levels a run of ``config`` on a ``content_hw`` (h, w) image goes through, coarsest first."""
     height, width = int(content_hw[0]), int(content_hw[1])
     found = []
-    for index, side in enumerate(_long_sides(max(height, width), config)):
+    sides, working = _long_sides(max(height, width), config)
+    for index, side in enumerate(sides):
         size = fit_long_side(height, width, side)
         steps = max(1, round(int(config.steps) * float(config.step_ratio) ** index))
         if needs_tiling(size, int(config.tile_size)):
@@ -108,7 +114,7 @@ def levels(content_hw: Tuple[int, int], config) -> List[Level]:
             tiles, work = len(rows) * len(cols), sum(b - a for a, b in rows) * sum(b - a for a, b in cols)
         else:
             tiles, work = 1, size[0] * size[1]
-        found.append(Level(size, steps, tiles, work))
+        found.append(Level(size, steps, tiles, work, index >= working))
     return found
 
 

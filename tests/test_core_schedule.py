@@ -14,7 +14,10 @@ def test_levels_go_on_above_the_working_size_up_to_the_finish_size():
     sides = [max(level.size) for level in plan]
     assert sides[:3] == [256, 362, 512]  # the preset's own pyramid is unchanged
     assert sides[-1] == 2468 and plan[-1].size == (1714, 2468)
-    assert all(1.15 < b / a <= math.sqrt(2) + 0.01 for a, b in zip(sides, sides[1:]))
+    ratios = [b / a for a, b in zip(sides, sides[1:])]
+    assert all(abs(r - math.sqrt(2)) < 0.01 for r in ratios[:-1])  # √2 apart …
+    assert math.sqrt(2) - 0.01 < ratios[-1] < math.sqrt(2) * schedule.FINISH_LAST_GAIN  # … one last jump to the finish
+    assert [level.refine for level in plan] == [False] * 3 + [True] * (len(plan) - 3)
     steps = [level.steps for level in plan]
     assert steps == sorted(steps, reverse=True) and steps[-1] >= 1  # most steps where they are cheap
     assert all(level.tiles > 1 for level in plan if max(level.size) > config.tile_size)
@@ -52,6 +55,26 @@ def test_rate_turns_a_plan_into_seconds():
     expected = sum((level.steps + schedule.TARGET_STEPS) * (level.tiles * 0.05 + level.work * 7e-6) for level in plan)
     assert schedule.seconds(plan, rate) == pytest.approx(expected)
     assert schedule.seconds(plan[:3], rate) < schedule.seconds(plan, rate) / 4
+
+
+def test_refining_levels_start_with_the_photos_detail(small_content, small_style):
+    """A finish far above the working size with one step a level: still as sharp as the photo."""
+    import numpy as np
+
+    def detail(rgb):
+        g = rgb[..., :3].mean(axis=2)
+        return np.abs(4 * g[1:-1, 1:-1] - g[:-2, 1:-1] - g[2:, 1:-1] - g[1:-1, :-2] - g[1:-1, 2:]).mean()
+
+    from PIL import Image
+
+    from conftest import EXAMPLES
+
+    photo = np.asarray(Image.open(EXAMPLES / "content" / "coffee.png").convert("RGB").resize((240, 160)),
+                       dtype=np.float32) / 255
+    common = dict(size=48, scales=2, steps=3, step_ratio=0.3, seed=0, min_scale_size=16)
+    sharp = stylize(photo, small_style, StyleConfig.from_preset("fast", finish_size=240, **common))
+    soft = stylize(photo, small_style, StyleConfig.from_preset("fast", **common))
+    assert detail(sharp.image) >= 0.8 * detail(photo) > 2 * detail(soft.image)
 
 
 def test_a_run_with_a_finish_size_goes_through_the_planned_levels_to_the_content_size(small_content, small_style):
