@@ -489,7 +489,7 @@ def _stall_warnings(config: StyleConfig, style_losses: list) -> list:
 
 
 #: a calibration times one scale at each of these long sides (px), the default preset's objective
-CALIBRATION_SIDES = (256, 512)
+CALIBRATION_SIDES = (256, 384)
 #: steps timed at each side, after one untimed step (targets, warm-up)
 CALIBRATION_STEPS = 3
 

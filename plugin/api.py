@@ -9,7 +9,9 @@ From Krita's Scripter or a ``kritarunner`` script::
 ``preset`` defaults to ``nst_core.config.DEFAULT_PRESET`` (balanced), as in the dialog and the CLI.
 ``style`` is an image path or a node of the document. Options are ``nst_core.StyleConfig``
 fields (``steps``, ``size``, ``style_scale``, ``preserve_colors``, ``seed``, ``device``, …)
-plus ``style_strength`` (multiplies the preset's style weight). ``style_strength``, ``steps``,
+plus ``style_strength`` (multiplies the preset's style weight) and ``detail`` ("layer", the
+default: finished at the layer's own size, sharp at 100 %; "working": at the working size,
+scaled to the layer). ``style_strength``, ``steps``,
 ``size``, ``style_scale`` and ``seed`` have the dialog's ranges (``plugin/settings.py``:
 strength 0.1–10, size 0 or 16–8192 px, …); a value outside is refused in plain words. Keyword-only extras:
 ``use_selection`` (default True: only the selected area keeps the style), ``progress`` and

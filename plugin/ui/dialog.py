@@ -18,8 +18,6 @@ from PyQt5.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox,
 from ..errors import TITLE
 from ..settings import ADVANCED, PRESET_HINTS, SETTINGS, PluginSettings, Setting
 
-#: "Automatic" in the device list, with what it ran on here once that is known
-AUTOMATIC = "Automatic"
 
 THUMB = 96
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;All files (*)"
@@ -424,15 +422,18 @@ class StyleDialog(QDialog):
         return self.settings.auto_device if choice == "auto" else choice
 
     def _name_automatic(self) -> None:
+        """ "Automatic (CPU)" once it is known what Automatic runs on here; the declared label before."""
+        declared = dict(SETTINGS["device"].choices)["auto"]
         name = self.settings.auto_device_name
         index = self.device.findData("auto")
         if index >= 0:
-            self.device.setItemText(index, f"{AUTOMATIC} ({name})" if name else AUTOMATIC)
+            self.device.setItemText(index, f"{declared.split(' (')[0]} ({name})" if name else declared)
 
     def set_engine(self, info) -> None:
         """What the engine thread found (a worker.EngineInfo): name "Automatic", keep the speed."""
         self._probing.clear()
         if info.problem:
+            self._probing.add("unavailable")  # the engine cannot load: no more probes (Stylize says why)
             return
         self.settings.auto_device, self.settings.auto_device_name = info.device, info.name
         if info.rate is not None:
@@ -441,7 +442,7 @@ class StyleDialog(QDialog):
         self._update_cost()
 
     def _request_probe(self, choice: str) -> None:
-        if choice in self._probing:
+        if choice in self._probing or "unavailable" in self._probing:
             return
         from ..worker import EngineProbe
 

@@ -3,9 +3,9 @@
 Installed only into a temporary $HOME by tests/test_plugin_canvas_gui.py; configured by the
 JSON file in $NST_GUI_TEST_CONFIG; writes its findings to config["out"], then exits.
 
-Sequence: open the photo at its own size → the dialog: the cost line and "Automatic" before
-and after the engine thread has measured this machine, the line for Detail ▸ Working size, a
-refusal when memory is short → a run finished at the layer's own size and one at the working
+Sequence: open the photo at its own size → the dialog with its defaults: the cost line and
+"Automatic" before and after the engine thread has measured this machine, the line for
+Detail ▸ Working size, a refusal when memory is short → a run finished at the layer's own size and one at the working
 size (how sharp each is against the layer) → the engine's thread count inside Krita → JSON.
 """
 import json
@@ -100,6 +100,13 @@ class Driver:
                  self.open_document, "main window")
 
     def open_document(self, _):
+        # Krita loads the system's OpenMP runtime itself at some point of a session (before any
+        # plugin code in kritarunner); make sure it has by now, before torch, as the fix is for that case
+        import ctypes
+
+        RESULT["gomp_before"] = "libgomp" in open("/proc/self/maps").read()
+        ctypes.CDLL("libgomp.so.1")
+        RESULT["torch_before"] = "torch" in sys.modules
         self.doc = self.k.openDocument(CONFIG["content"])
         self.k.activeWindow().addView(self.doc)
         self.doc.waitForDone()
@@ -119,9 +126,6 @@ class Driver:
     def before_measuring(self, dialog):
         RESULT["first"] = {"cost": dialog.cost.text(), "automatic": self.device_text(dialog)}
         dialog.set_style_file(CONFIG["style"])
-        dialog.preset.setCurrentIndex(dialog.preset.findData("fast"))
-        dialog.fields["size"].setValue(CONFIG["size"])
-        dialog.fields["steps"].setValue(CONFIG["steps"])
         wait_for(lambda: dialog.estimate is not None and dialog.estimate.seconds is not None and dialog,
                  self.measured, "the machine measured", timeout=CONFIG["timeout"])
 
@@ -136,6 +140,9 @@ class Driver:
         dialog.detail.setCurrentIndex(dialog.detail.findData("working"))
         QApplication.processEvents()
         RESULT["working"] = {"cost": dialog.cost.text(), "seconds": dialog.estimate.seconds}
+        dialog.preset.setCurrentIndex(dialog.preset.findData("fast"))  # the runs below: quick ones
+        dialog.fields["size"].setValue(CONFIG["size"])
+        dialog.fields["steps"].setValue(CONFIG["steps"])
         dialog.detail.setCurrentIndex(dialog.detail.findData("layer"))
         os.environ["NST_MEMORY_LIMIT_MB"] = "50"
         dialog.fields["seed"].setValue(1)  # any change re-estimates
@@ -187,7 +194,8 @@ class Driver:
         from neural_style import threads
 
         RESULT["threads"] = {"spins": threads.openmp_spins(), "torch": torch.get_num_threads(),
-                             "cores": os.cpu_count()}
+                             "cores": os.cpu_count(),
+                             "gomp": sorted({line.split()[-1] for line in open("/proc/self/maps") if "libgomp" in line})}
         finish()
 
 
