@@ -23,6 +23,9 @@ def __main__(args):
     if mode == "untuned":
         import os
 
+        from neural_style import threads
+
+        threads.tune = lambda: torch.get_num_threads()  # every later engine load keeps torch's default
         torch.set_num_threads(os.cpu_count() or 1)
     app = Krita.instance()
     doc = app.openDocument(photo)
