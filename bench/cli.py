@@ -169,41 +169,48 @@ def _command(argv) -> str:
     return " ".join(["python -m bench"] + shown)
 
 
+def _block_report(argv) -> Report:
+    """A report for one block of BENCHMARKS.md, opening with the date, the command and the machine."""
+    report = Report()
+    info = machine.describe(torch.get_num_threads())
+    report.line(f"- Date: {datetime.date.today().isoformat()}; command: `{_command(argv)}`; CPU: {info['cpu']}, "
+                f"{info['cores']} logical cores; GPU: {info['gpu'] or 'none'}; torch {info['torch']}")
+    return report
+
+
+def _block_out(args) -> Optional[Path]:
+    """Where a block goes: BENCHMARKS.md, the --out file, or nowhere ('-')."""
+    return None if args.out == "-" else Path(args.out) if args.out else ROOT / "BENCHMARKS.md"
+
+
+def _write_block(report: Report, out: Optional[Path], begin: str, end: str, heading: str) -> None:
+    if out is not None:
+        write_markdown(out, report.text(), begin, end, heading)
+        print(f"\nwritten to {out}")
+
+
 def _quality_main(args, argv) -> int:
     from . import quality
     from .report import QUALITY_BEGIN, QUALITY_END
 
     started = time.perf_counter()
-    report = Report()
-    info = machine.describe(torch.get_num_threads())
-    report.line(f"- Date: {datetime.date.today().isoformat()}; command: `{_command(argv)}`; CPU: {info['cpu']}, "
-                f"{info['cores']} logical cores; GPU: {info['gpu'] or 'none'}; torch {info['torch']}")
-    out = None if args.out == "-" else Path(args.out) if args.out else ROOT / "BENCHMARKS.md"
+    report, out = _block_report(argv), _block_out(args)
     sheet = ROOT / "docs" / "quality_contact_sheet.jpg" if out is not None else Path(args.cache) / "contact_sheet.jpg"
     quality.run(report, args.quality_size, args.reference_steps, Path(args.cache), args.pairs, args.quality_preset, sheet,
                 args.reference)
     report.line(f"Benchmark wall time: {time.perf_counter() - started:.0f} s.")
-    if out is not None:
-        write_markdown(out, report.text(), QUALITY_BEGIN, QUALITY_END, "Quality (measured)")
-        print(f"\nwritten to {out}")
+    _write_block(report, out, QUALITY_BEGIN, QUALITY_END, "Quality (measured)")
     return 0
 
 
 def _regions_main(args, argv) -> int:
     from . import regions
 
-    report = Report()
-    info = machine.describe(torch.get_num_threads())
-    report.line(f"- Date: {datetime.date.today().isoformat()}; command: `{_command(argv)}`; CPU: {info['cpu']}, "
-                f"{info['cores']} logical cores; GPU: {info['gpu'] or 'none'}; torch {info['torch']}")
+    report = _block_report(argv)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    sizes = args.sizes or [512]
-    for size in sizes:
+    for size in args.sizes or [512]:
         regions.run(report, size, args.steps or 5, "balanced", device)
-    out = None if args.out == "-" else Path(args.out) if args.out else ROOT / "BENCHMARKS.md"
-    if out is not None:
-        write_markdown(out, report.text(), regions.REGIONS_BEGIN, regions.REGIONS_END, "Regions (measured)")
-        print(f"\nwritten to {out}")
+    _write_block(report, _block_out(args), regions.REGIONS_BEGIN, regions.REGIONS_END, "Regions (measured)")
     return 0
 
 
@@ -211,17 +218,11 @@ def _canvas_main(args, argv) -> int:
     from . import canvas
 
     started = time.perf_counter()
-    report = Report()
-    info = machine.describe(torch.get_num_threads())
-    report.line(f"- Date: {datetime.date.today().isoformat()}; command: `{_command(argv)}`; CPU: {info['cpu']}, "
-                f"{info['cores']} logical cores; GPU: {info['gpu'] or 'none'}; torch {info['torch']}")
+    report = _block_report(argv)
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="nst-bench-canvas-"))
     canvas.run(report, work, repeats=args.repeats)
     report.line(f"Benchmark wall time: {time.perf_counter() - started:.0f} s.")
-    out = None if args.out == "-" else Path(args.out) if args.out else ROOT / "BENCHMARKS.md"
-    if out is not None:
-        write_markdown(out, report.text(), canvas.CANVAS_BEGIN, canvas.CANVAS_END, "Krita at canvas scale (measured)")
-        print(f"\nwritten to {out}")
+    _write_block(report, _block_out(args), canvas.CANVAS_BEGIN, canvas.CANVAS_END, "Krita at canvas scale (measured)")
     return 0
 
 
