@@ -70,7 +70,10 @@ def small_png(path: Path) -> Path:
 
 def run_krita(home: Path, config: dict, out: Path, log: Path, screen: str = "1280x1024", timeout: float = TIMEOUT) -> dict:
     env = dict(os.environ, HOME=str(home), NST_GUI_TEST_CONFIG=str(out.with_suffix(".config.json")))
-    for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "PYTHONPATH", "PYTHONHOME", "QT_QPA_PLATFORM"):
+    # OMP_WAIT_POLICY too: nst_core sets it in this test process once imported, and a painter's
+    # Krita, started from a menu, has not got it (plugin/threads.py is about that case)
+    for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "PYTHONPATH", "PYTHONHOME", "QT_QPA_PLATFORM",
+                "OMP_WAIT_POLICY"):
         env.pop(key, None)
     env["XDG_RUNTIME_DIR"] = str(home / "runtime")
     (home / "runtime").mkdir(mode=0o700, exist_ok=True)
