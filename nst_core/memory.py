@@ -24,7 +24,7 @@ import sys
 from typing import Iterable, Optional, Sequence, Tuple
 
 from .errors import OutOfMemory
-from .schedule import finest_long_side, fit_long_side, needs_tiling
+from .schedule import finest_long_side, fit_long_side, levels, needs_tiling
 
 STEP_BYTES_PER_PIXEL = {"cpu": 4000, "cuda": 2600, "mps": 4000}
 TILED_BYTES_PER_PIXEL = 700
@@ -143,8 +143,12 @@ def largest_fitting(content_hw, style_hws: Sequence, budget: int, device: str, t
     return low * 16
 
 
-def largest_finish(content_hw: Tuple[int, int], style_hws: Sequence, config, device: str,
-                   free: Optional[int] = None) -> int:
+def _estimate_args(config) -> tuple:
+    """What :func:`estimate` needs of ``config`` besides the sizes and the device."""
+    return int(config.tile_size), float(config.style_scale), str(config.precision)
+
+
+def largest_finish(content_hw: Tuple[int, int], style_hws: Sequence, config, device: str) -> int:
     """``config.finish_size``, lowered to the largest finest level that fits in the free memory.
 
     For front ends that finish at a layer's own size: a layer too big for this machine is
@@ -153,11 +157,11 @@ def largest_finish(content_hw: Tuple[int, int], style_hws: Sequence, config, dev
     the working size (whose own check is :func:`check`'s).
     """
     finish = int(config.finish_size or 0)
-    free = available(device) if free is None else free
+    free = available(device)
     if not finish or free is None:
         return finish
     finest = finest_long_side(content_hw, config)
-    args = (int(config.tile_size), float(config.style_scale), str(config.precision))
+    args = _estimate_args(config)
     if estimate(content_hw, style_hws, finest, device, *args) <= free * USABLE_SHARE:
         return finish
     fits = largest_fitting(content_hw, style_hws, int(free * USABLE_SHARE), device, *args, upper=finest)
@@ -167,14 +171,14 @@ def largest_finish(content_hw: Tuple[int, int], style_hws: Sequence, config, dev
 
 def check(content_hw: Tuple[int, int], style_hws: Sequence, config, device: str) -> None:
     """Raise :class:`OutOfMemory` before the run if ``config``'s finest level cannot fit on ``device``."""
-    long_side = finest_long_side(content_hw, config)
-    finishing = long_side > (int(config.size) if config.size else max(int(content_hw[0]), int(content_hw[1])))
-    what, setting = ("Finishing at", "finish size") if finishing else ("A working size of", "working size")
+    finest = levels(content_hw, config)[-1]
+    long_side = max(finest.size)
+    what, setting = ("Finishing at", "finish size") if finest.refine else ("A working size of", "working size")
     free = available(device)
     if free is None:
         return
     budget = int(free * USABLE_SHARE)
-    args = (int(config.tile_size), float(config.style_scale), str(config.precision))
+    args = _estimate_args(config)
     need = estimate(content_hw, style_hws, long_side, device, *args)
     if need <= budget:
         return

@@ -88,7 +88,7 @@ def _long_sides(content_long: int, config) -> Tuple[List[int], int]:
         if side >= min(min_size, long_side):
             sides.append(side)
     working = len(sides)
-    finish = min(int(getattr(config, "finish_size", 0) or 0), content_long)
+    finish = min(int(config.finish_size or 0), content_long)
     if finish > long_side * FINISH_MIN_GAIN:
         # not in the paper: coarse-to-fine goes on above the working size up to the finish size,
         # √2 apart, the last level exactly there

@@ -25,8 +25,8 @@ _SPINS = None
 
 
 def _openmp_started_spinning() -> bool:
-    if not sys.platform.startswith("linux") or "torch" in sys.modules:
-        return False  # once torch is in, nst_core may have been first (passive): nothing to tell
+    if not sys.platform.startswith("linux"):
+        return False
     try:
         with open("/proc/self/maps", encoding="utf-8", errors="replace") as handle:
             if "libgomp" not in handle.read():
@@ -42,7 +42,7 @@ def _openmp_started_spinning() -> bool:
 def note_openmp() -> None:
     """Call just before torch is imported (``engine_bridge.load``): note how OpenMP was started."""
     global _SPINS
-    if "torch" not in sys.modules:
+    if "torch" not in sys.modules:  # once torch is in, nst_core may have started OpenMP (passive)
         _SPINS = _openmp_started_spinning()
 
 
