@@ -37,6 +37,19 @@ CONV_NAMES, CONV_CHANNELS, LAYER_NAMES, TORCHVISION_CONV_INDICES = _derive()
 LAYER_INDEX = {name: i for i, name in enumerate(LAYER_NAMES)}
 
 
+def multiplies_per_pixel(last_layer: str) -> float:
+    """Multiply-adds per input pixel of the network truncated after ``last_layer`` (3×3 convs;
+    each pool quarters the positions after it): what a step's cost is proportional to."""
+    total, channels, positions = 0.0, 3, 1.0
+    for name in LAYER_NAMES[: LAYER_INDEX[last_layer] + 1]:
+        if name.startswith("conv"):
+            total += channels * CONV_CHANNELS[name] * 9 * positions
+            channels = CONV_CHANNELS[name]
+        elif name.startswith("pool"):
+            positions /= 4
+    return total
+
+
 def check_layers(layers: Iterable[str]) -> None:
     """Refuse unknown layer names with a message listing the valid ones."""
     unknown = [name for name in layers if name not in LAYER_INDEX]

@@ -25,6 +25,10 @@ PAPER_CONTENT_LAYERS = ("relu4_2",)
 INIT_CHOICES = ("noise", "content", "recoloured")
 #: ``finish_size`` that means "the content's own size" (every finish size is capped at the content's)
 FINISH_AT_CONTENT = 16384
+#: above the working size, a level refines brushwork, not composition: the style layers it matches.
+#: The anchor holds everything coarser than the level below it (√2 coarser), so what is left to
+#: paint is the finest octave, which these shallow layers see; the deeper ones see structure already set
+REFINE_LAYERS = ("relu1_1", "relu2_1")
 #: the painting's size relative to the working size, smallest and largest
 STYLE_SCALE_RANGE = (0.05, 8.0)
 
@@ -66,6 +70,9 @@ class StyleConfig:
     min_scale_size: int = 64  #: coarse levels smaller than this are skipped
     step_ratio: float = 0.6  #: steps at each finer scale = this × the coarser one's (``steps`` at the coarsest)
     finish_size: int = 0  #: 0 = end at ``size``; else go on √2 apart up to this long side (px; FINISH_AT_CONTENT: the content's own)
+    #: style layers of the levels above the working size (those of ``style_layers`` named here; none = all)
+    refine_layers: Sequence[str] = REFINE_LAYERS
+    refine_anchor: float = 1e6  #: weight holding a level above the working size to the coarser level's picture
     fast_conv: bool = True  #: CPU: Winograd (NNPACK) convolutions where available — same objective, fewer multiplies
     compile: bool = False  #: CUDA: torch.compile the network (slow first run, faster steps after)
     tile_size: int = 1024  #: scales whose long side exceeds this are optimised in overlapping tiles (0 = never)
@@ -93,6 +100,24 @@ class StyleConfig:
         raw = list(self.style_layer_weights or [1.0] * len(self.style_layers))
         total = sum(raw)
         return [w / total for w in raw]
+
+    def refining(self) -> "StyleConfig":
+        """The settings of a level above the working size (not in the paper, which runs one scale).
+
+        Such a level starts from the coarser level's picture plus the photo's finer detail
+        (engine._with_photo_detail) and only re-paints that detail: its style is matched at the
+        shallow ``refine_layers`` alone, with their weights and β unchanged, so the network stops
+        at the deepest of them (a step costs a fraction of a working one, nst_core/schedule.py);
+        instead of the content term, ``refine_anchor`` holds the picture, seen at the coarser
+        level's size, to that level's (losses.coarse_anchor), so the look is the same at every
+        size; and the palette term is left out (the colours are the coarser level's, held there).
+        """
+        weights = dict(zip(self.style_layers, self.layer_weights()))
+        kept = [name for name in self.style_layers if name in self.refine_layers] or list(self.style_layers)
+        share = sum(weights[name] for name in kept)
+        return replace(self, content_layers=(), style_layers=tuple(kept), style_weight=self.style_weight * share,
+                       palette_weight=0.0,
+                       style_layer_weights=tuple(weights[name] / share for name in kept))
 
     def validate(self) -> None:
         """Refuse settings that cannot work, with the range that would."""
@@ -162,7 +187,8 @@ class StyleConfig:
         need(self.output_size in ("content", "working"), f"Unknown output size '{self.output_size}': use content or working.")
         need(len(self.style_layers) > 0, "No style layers given: name at least one, e.g. relu1_1.")
         need(len(self.content_layers) > 0, "No content layers given: name at least one, e.g. relu4_2.")
-        check_layers(list(self.content_layers) + list(self.style_layers))
+        check_layers(list(self.content_layers) + list(self.style_layers) + list(self.refine_layers))
+        need(self.refine_anchor >= 0, f"Refine anchor {self.refine_anchor} is negative: use 0 or more.")
         if self.style_layer_weights is not None:
             need(len(self.style_layer_weights) == len(self.style_layers),
                  f"{len(self.style_layer_weights)} style layer weights for {len(self.style_layers)} style layers: give one per layer.")

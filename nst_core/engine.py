@@ -5,7 +5,9 @@ matrices match the style's. Coarse-to-fine: the run starts at a small size, wher
 are cheap and large-scale structure forms, then upsamples x by √2 at a time and refines;
 Adam's moments are resampled to the new size so the optimiser keeps its momentum, while
 L-BFGS (whose history cannot be resized) restarts. ``step_ratio`` < 1 puts most steps at
-the cheap coarse scales and only a few at full size.
+the cheap coarse scales and only a few at full size. Levels above the working size (a
+``finish_size``) refine detail only: a shorter network, held to the coarser picture
+(``StyleConfig.refining``, ``_Anchored``).
 
 Speed paths (measured in BENCHMARKS.md): the network is truncated after the deepest layer
 used and loaded once per process; Gram targets are computed once per scale; on the CPU the
@@ -32,7 +34,7 @@ from .config import StyleConfig
 from .device import available_device
 from .errors import BadConfig, BadImage, Cancelled, OutOfMemory
 from .lbfgs import ImageLBFGS
-from .losses import (content_loss, gram_per_position, palette_directions, palette_loss, palette_quantiles,
+from .losses import (coarse_anchor, content_loss, gram_per_position, palette_directions, palette_loss, palette_quantiles,
                      style_layer_loss, total_variation)
 from .result import Progress, StyleResult
 from .vgg import build_features
@@ -99,9 +101,11 @@ class _Objective:
         self.config = config
         self.layer_weights = dict(zip(config.style_layers, config.layer_weights()))
         self.layers = list(dict.fromkeys(list(config.content_layers) + list(config.style_layers)))
-        with torch.no_grad(), _autocast(config, content.device.type):
-            feats = model(content, config.content_layers)
-            self.content_targets = {k: v.detach() for k, v in feats.items()}
+        self.content_targets = {}
+        if config.content_layers:  # a refining level (StyleConfig.refining) has none
+            with torch.no_grad(), _autocast(config, content.device.type):
+                feats = model(content, config.content_layers)
+                self.content_targets = {k: v.detach() for k, v in feats.items()}
         self.style_targets = style_targets
         self.palette = None
         #: several paintings in regions (nst_core/regions.py): the regions' masks cropped to this tile
@@ -117,8 +121,9 @@ class _Objective:
         with _autocast(self.config, image.device.type):
             feats = self.model(image, self.layers)
         c_loss = sum(
-            content_loss(feats[name], self.content_targets[name], self.config.content_reduction)
-            for name in self.config.content_layers
+            (content_loss(feats[name], self.content_targets[name], self.config.content_reduction)
+             for name in self.config.content_layers),
+            image.new_zeros((), dtype=torch.float32),
         )
         if self.regions is not None:
             s_loss = self.regions.style(feats, self.layer_weights)
@@ -142,6 +147,27 @@ class _Objective:
         total, c_loss, s_loss = self(image)
         total.backward()
         return total.detach(), image.grad, c_loss.detach(), s_loss.detach()
+
+
+class _Anchored:
+    """A refining level's objective: its style terms plus ``weight`` × the coarse anchor.
+
+    Not in the paper (StyleConfig.refining): the anchor holds the picture, seen at the coarser
+    level's size, to that level's result, so only finer detail changes; it stands where the
+    content term was (reported as the content loss). Evaluated on the whole image, around the
+    objective's own (which may be tiled).
+    """
+
+    def __init__(self, objective, coarse: torch.Tensor, weight: float):
+        self.objective, self.coarse, self.weight = objective, coarse, float(weight)
+
+    def evaluate(self, image: torch.Tensor):
+        total, grad, _, s_loss = self.objective.evaluate(image)
+        whole = image.detach().requires_grad_(True)
+        with torch.enable_grad():
+            anchor = coarse_anchor(whole, self.coarse)
+            (self.weight * anchor).backward()
+        return total + self.weight * anchor.detach(), grad + whole.grad, anchor.detach(), s_loss
 
 
 class _LossReadout:
@@ -367,27 +393,33 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
                           schedule.remaining_seconds(levels, record_step, elapsed)))
 
     for scale_index, (size, scale_steps) in enumerate(zip(sizes, steps_per_scale), start=1):
+        refining = levels[scale_index - 1].refine and image is not None
+        level_config = config.refining() if refining else config
         content_t = images.resize(full_content, size).contiguous(memory_format=memory_format)
         styles_t = []
         for style_t in style_tensors:
             style_size = schedule.fit_long_side(*style_t.shape[-2:], max(16, round(max(size) * config.style_scale)))
             styles_t.append(images.resize(style_t, style_size).contiguous(memory_format=memory_format))
-        targets = plan.targets(model, config, styles_t, size) if plan else _style_targets(model, config, styles_t, blend)
+        targets = (plan.targets(model, level_config, styles_t, size) if plan
+                   else _style_targets(model, level_config, styles_t, blend))
         del styles_t
         tiled = schedule.needs_tiling(size, config.tile_size)
         if tiled:
-            objective = tiling.TiledObjective(lambda crop, tile: _Objective(model, config, crop, targets, tile), content_t,
-                                              int(config.tile_size), int(config.tile_overlap), config.content_reduction)
+            objective = tiling.TiledObjective(lambda crop, tile: _Objective(model, level_config, crop, targets, tile),
+                                              content_t, int(config.tile_size), int(config.tile_overlap),
+                                              config.content_reduction)
         else:
-            objective = _Objective(model, config, content_t, targets)
+            objective = _Objective(model, level_config, content_t, targets)
         del content_t
 
         if image is None:
             start = _initial_image(config, images.resize(start_content, size), generator)
-        elif levels[scale_index - 1].refine:
+        elif refining:
             start = _with_photo_detail(images.resize(image.detach(), size), full_content, tuple(image.shape[-2:]))
         else:
             start = images.resize(image.detach(), size)
+        if refining and config.refine_anchor > 0:
+            objective = _Anchored(objective, image.detach(), config.refine_anchor)  # the coarser level's picture
         new_image = start.contiguous(memory_format=memory_format).requires_grad_(True)
         if config.optimizer == "adam":
             if optimizer is None:
@@ -397,11 +429,11 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
         else:
             history = 8 if tiled else 20  # image-sized pairs: fewer when the image is huge
             gamma = None
-            if levels[scale_index - 1].refine and isinstance(optimizer, ImageLBFGS) and bool(optimizer.have_history):
+            if refining and isinstance(optimizer, ImageLBFGS) and bool(optimizer.have_history):
                 # a refining level has only a few steps, so its first must count: the history cannot be
-                # resized, but its curvature scale can (the losses are means over positions, so the
-                # inverse curvature grows with the number of pixels)
-                gamma = optimizer.gamma * (new_image[0, 0].numel() / optimizer.image[0, 0].numel())
+                # resized, but its curvature scale carries over (scaled by the pixel count it overshot:
+                # the first step raised the loss tenfold, measured on coffee × starry_night)
+                gamma = optimizer.gamma
             optimizer = ImageLBFGS(new_image, history_size=history, gamma=gamma)
         image = new_image
         if average is not None:

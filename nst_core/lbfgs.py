@@ -37,7 +37,7 @@ class ImageLBFGS:
     def __init__(self, image: torch.Tensor, history_size: int = 20, max_step: float = 0.3, first_step: float = 0.05,
                  gamma=None):
         """``gamma``: a curvature scale yᵀs / yᵀy carried over from a run on a similar loss (the
-        coarser scale's, rescaled): the first step is then −γ·g, as large as that curvature says,
+        coarser scale's): the first step is then −γ·g, as large as that curvature says,
         instead of a cautious steepest-descent step."""
         self.image = image
         self.history_size = history_size

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import torch
 
+from .images import resize
+
 
 def _at_least_fp32(x: torch.Tensor) -> torch.Tensor:
     """bf16/fp16 features are summed in fp32; fp64 (used by the gradient tests) stays fp64."""
@@ -41,6 +43,15 @@ def style_layer_loss(features: torch.Tensor, target_gram_per_position: torch.Ten
     return diff.pow(2).sum() / (4.0 * channels * channels)
 
 
+def coarse_anchor(image: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference between ``image`` seen at ``coarse``'s size and ``coarse``.
+
+    Not in the paper: it holds a level above the working size to the coarser level's picture,
+    so that only detail finer than that level can change (engine, StyleConfig.refining).
+    """
+    return (resize(image, tuple(coarse.shape[-2:])) - coarse).pow(2).mean()
+
+
 def total_variation(image: torch.Tensor) -> torch.Tensor:
     """Mean squared difference of neighbouring pixels: a mild smoothness prior."""
     dx = image[..., :, 1:] - image[..., :, :-1]
@@ -56,10 +67,9 @@ def palette_directions(count: int, device="cpu") -> torch.Tensor:
 
 
 def palette_quantiles(pixels: torch.Tensor, directions: torch.Tensor, count: int) -> torch.Tensor:
-    """The target's sorted projections resampled to ``count`` quantiles (count × P)."""
-    projected = (pixels.reshape(3, -1).T.float() @ directions).sort(dim=0).values  # K × P
-    resampled = torch.nn.functional.interpolate(projected.T[None], size=count, mode="linear", align_corners=True)
-    return resampled[0].T.contiguous()
+    """The target's sorted projections resampled to ``count`` quantiles (P × count)."""
+    projected = (directions.T @ pixels.reshape(3, -1).float()).sort(dim=1).values  # P × K, rows sort fastest
+    return torch.nn.functional.interpolate(projected[None], size=count, mode="linear", align_corners=True)[0]
 
 
 def palette_loss(image: torch.Tensor, quantiles: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
@@ -68,5 +78,5 @@ def palette_loss(image: torch.Tensor, quantiles: torch.Tensor, directions: torch
     Not in the 2015 paper: a palette term beside the Gram one, so the result takes the
     painting's colour distribution, not only its correlations.
     """
-    projected = (image.reshape(3, -1).T.float() @ directions).sort(dim=0).values
+    projected = (directions.T @ image.reshape(3, -1).float()).sort(dim=1).values  # P × pixels
     return (projected - quantiles).pow(2).mean()

@@ -18,6 +18,8 @@ import math
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
+from .architecture import LAYER_INDEX, multiplies_per_pixel
+
 #: VGG19 halves the size at each of its pools; tiles start on this grid so pooling lines up.
 ALIGN = 16
 #: a finish is worth levels of its own only where it is this much larger than the working size
@@ -26,6 +28,10 @@ FINISH_MIN_GAIN = 1.05
 #: the last √2 level before the finish is left out when the finish is within this factor of it:
 #: the finest level costs most, and one jump of up to ~1.8× to it refines as well as two
 FINISH_LAST_GAIN = 1.25
+#: a step's cost per pixel that does not grow with the network's depth, in multiply-adds (the
+#: first layers' memory traffic, the optimiser's image-sized vectors, the palette's sort): fitted so
+#: that a refining step (network to relu2_1) costs the 0.28 of a working one measured on the CPU
+STEP_OVERHEAD = 6e4
 #: per level, computing the content and style targets costs about one step
 TARGET_STEPS = 1
 
@@ -76,6 +82,7 @@ class Level:
     tiles: int  #: 1 when the level fits through the network in one piece
     work: int  #: pixels the network sees per step (tiles overlap, so ≥ h × w)
     refine: bool = False  #: above the working size, on the way to the finish size
+    cost: float = 1.0  #: a step's cost per pixel against a working level's (a refining one stops the network early)
 
 
 def _long_sides(content_long: int, config) -> Tuple[List[int], int]:
@@ -105,6 +112,7 @@ def levels(content_hw: Tuple[int, int], config) -> List[Level]:
     height, width = int(content_hw[0]), int(content_hw[1])
     found = []
     sides, working = _long_sides(max(height, width), config)
+    refine_cost = _network_cost(config.refining()) / _network_cost(config) if len(sides) > working else 1.0
     for index, side in enumerate(sides):
         size = fit_long_side(height, width, side)
         steps = max(1, round(int(config.steps) * float(config.step_ratio) ** index))
@@ -114,8 +122,14 @@ def levels(content_hw: Tuple[int, int], config) -> List[Level]:
             tiles, work = len(rows) * len(cols), sum(b - a for a, b in rows) * sum(b - a for a, b in cols)
         else:
             tiles, work = 1, size[0] * size[1]
-        found.append(Level(size, steps, tiles, work, index >= working))
+        refine = index >= working
+        found.append(Level(size, steps, tiles, work, refine, refine_cost if refine else 1.0))
     return found
+
+
+def _network_cost(config) -> float:
+    layers = list(config.content_layers) + list(config.style_layers)
+    return multiplies_per_pixel(max(layers, key=LAYER_INDEX.__getitem__)) + STEP_OVERHEAD
 
 
 def finest_long_side(content_hw: Tuple[int, int], config) -> int:
@@ -139,7 +153,7 @@ class Rate:
     per_tile: float = 0.0
 
     def step_seconds(self, level: Level) -> float:
-        return level.tiles * self.per_tile + level.work * self.per_pixel
+        return level.tiles * self.per_tile + level.work * level.cost * self.per_pixel
 
 
 def _level_cost(level: Level, rate: Rate) -> float:
@@ -153,7 +167,7 @@ def seconds(plan: Sequence[Level], rate: Rate) -> float:
 
 def done_fraction(plan: Sequence[Level], step: int) -> float:
     """How much of the run's work is done after ``step`` steps (0–1), coarse steps counting little."""
-    costs = [(level.steps, level.work) for level in plan]
+    costs = [(level.steps, level.work * level.cost) for level in plan]
     total = sum((steps + TARGET_STEPS) * work for steps, work in costs)
     done, left = 0.0, int(step)
     for steps, work in costs:

@@ -43,7 +43,7 @@ def test_progress_counts_fine_steps_by_their_cost():
     assert fractions[0] == 0 and fractions[-1] == 1.0
     assert all(b > a for a, b in zip(fractions, fractions[1:]))
     coarse = sum(level.steps for level in plan[:3])
-    assert fractions[coarse] < 0.25  # the preset's 78 steps are a small share of the work at 2468 px
+    assert fractions[coarse] < 0.5  # the preset's 78 steps are under half the work at 2468 px
     # the time left follows the work, not the step count
     assert schedule.remaining_seconds(plan, coarse, 60.0) > 60.0 * (total - coarse) / coarse
     assert schedule.remaining_seconds(plan, 0, 0.0) is None
@@ -52,9 +52,50 @@ def test_progress_counts_fine_steps_by_their_cost():
 def test_rate_turns_a_plan_into_seconds():
     plan = schedule.levels((1714, 2468), StyleConfig.from_preset("balanced", finish_size=2468))
     rate = schedule.Rate("cpu", per_pixel=7e-6, per_tile=0.05)
-    expected = sum((level.steps + schedule.TARGET_STEPS) * (level.tiles * 0.05 + level.work * 7e-6) for level in plan)
+    expected = sum((level.steps + schedule.TARGET_STEPS) * (level.tiles * 0.05 + level.work * level.cost * 7e-6)
+                   for level in plan)
     assert schedule.seconds(plan, rate) == pytest.approx(expected)
-    assert schedule.seconds(plan[:3], rate) < schedule.seconds(plan, rate) / 4
+    assert schedule.seconds(plan[:3], rate) < schedule.seconds(plan, rate) / 2
+
+
+def test_refining_levels_cost_what_their_shorter_network_costs():
+    from nst_core.architecture import multiplies_per_pixel
+
+    plan = schedule.levels((1714, 2468), StyleConfig.from_preset("balanced", finish_size=2468))
+    share = plan[-1].cost
+    assert 0.2 < share < 0.4  # the network stops at relu2_1 instead of relu5_1 (measured ~0.28, BENCHMARKS.md)
+    assert [level.cost for level in plan] == [1.0] * 3 + [share] * (len(plan) - 3)
+    # matching every style layer above the working size too costs a working level's price there
+    every = schedule.levels((1714, 2468), StyleConfig.from_preset("balanced", finish_size=2468, refine_layers=()))
+    assert [level.cost for level in every] == [1.0] * len(every)
+    # the network's cost is its convolutions': conv1_1 alone is 3 × 64 × 9 multiply-adds a pixel
+    assert multiplies_per_pixel("conv1_1") == 3 * 64 * 9 and multiplies_per_pixel("pool1") == multiplies_per_pixel("relu1_2")
+
+
+def test_a_refined_result_seen_at_the_working_size_is_the_working_sizes_picture(small_style):
+    """Above the working size a level adds finer detail and keeps the picture (StyleConfig.refine_anchor):
+    the layer-sized result, shrunk to the working size, is the working-size result."""
+    import numpy as np
+    from PIL import Image
+
+    from conftest import EXAMPLES
+    from nst_core import images
+
+    photo = np.asarray(Image.open(EXAMPLES / "content" / "coffee.png").convert("RGB").resize((192, 128)),
+                       dtype=np.float32) / 255
+    common = dict(size=64, scales=2, steps=8, step_ratio=1.0, seed=0, min_scale_size=16)
+    working = stylize(photo, small_style, StyleConfig.from_preset("fast", output_size="working", **common)).image
+
+    def shrunk(**settings):
+        result = stylize(photo, small_style, StyleConfig.from_preset("fast", finish_size=192, **common, **settings))
+        assert result.image.shape[:2] == photo.shape[:2]
+        return images.resize_array(result.image, working.shape[:2])
+
+    # the working-size picture as the layer-sized one would be if nothing changed above the working size
+    seen = images.resize_array(images.resize_array(working, photo.shape[:2]), working.shape[:2])
+    held = np.abs(shrunk() - seen).mean()
+    free = np.abs(shrunk(refine_anchor=0, refine_layers=()) - seen).mean()  # every layer, nothing held
+    assert held < 0.03 and held < 0.5 * free, (held, free)
 
 
 def test_refining_levels_start_with_the_photos_detail(small_content, small_style):
