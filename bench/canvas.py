@@ -34,6 +34,10 @@ PAINTING = ROOT / "examples" / "style" / "starry_night.jpg"
 #: the large photo: the development set's largest (benchmark only, not shipped), else the example
 LARGE_SOURCES = (ROOT.parent / "shared" / "quality" / "photos" / "lion.jpg", ROOT / "examples" / "content" / "coffee.png")
 LARGE_SIZE = (1714, 2468)
+#: photo | result at 100 % | the whole result small, for people to look at
+DETAIL_SHEET = ROOT / "docs" / "canvas_detail.jpg"
+#: where the 100 % crop is centred (fractions of height, width): the lion's left eye, where detail is
+CROP_CENTRE = (0.36, 0.34)
 #: issue 9's targets
 KRITA_TARGET = 1.10
 DETAIL_TARGET = 0.8
@@ -160,6 +164,7 @@ def large_layer(report, work: Path) -> dict:
     painting = painting.resize((512, round(512 * painting.height / painting.width)), Image.LANCZOS)
     judge = Judge(np.asarray(photo512), np.asarray(painting))
     style_ratio = judge(np.asarray(result512))[1] / judge(np.asarray(photo512))[1]
+    _detail_sheet(photo, styled, result512)
     report.heading(f"A {width}×{height} layer, default settings (finished at the layer's own size)")
     report.line(f"Photo: {source.name} scaled and cropped to {width}×{height}; painting: {PAINTING.name}; preset "
                 f"balanced, Detail ▸ the layer's own size: levels {', '.join(str(max(lv.size)) for lv in plan)} px "
@@ -172,7 +177,27 @@ def large_layer(report, work: Path) -> dict:
         ["judged style loss at 512 px / the photo's", f"{style_ratio:.3f}",
          f"≤ {STYLE_TARGET} ({'met' if style_ratio <= STYLE_TARGET else 'not met'})"],
     ])
+    report.line(f"![photo at 100 % | result at 100 % | the whole result at 512 px]({DETAIL_SHEET.relative_to(ROOT)})")
     return {"seconds": seconds, "detail": detail, "style_ratio": style_ratio, "announced": announced}
+
+
+def _detail_sheet(photo: np.ndarray, styled: np.ndarray, whole) -> None:
+    """docs/canvas_detail.jpg: the photo and the result at 100 % (the same crop), and the whole result small."""
+    from PIL import Image
+
+    height, width = photo.shape[:2]
+    crop_h, crop_w = whole.height, round(whole.height * 1.2)
+    top = min(max(0, round(height * CROP_CENTRE[0]) - crop_h // 2), height - crop_h)
+    left = min(max(0, round(width * CROP_CENTRE[1]) - crop_w // 2), width - crop_w)
+
+    def crop(rgb):
+        return Image.fromarray((rgb[top:top + crop_h, left:left + crop_w].clip(0, 1) * 255 + 0.5).astype(np.uint8))
+
+    sheet = Image.new("RGB", (2 * crop_w + whole.width, crop_h), "white")
+    sheet.paste(crop(photo), (0, 0))
+    sheet.paste(crop(styled), (crop_w, 0))
+    sheet.paste(whole, (2 * crop_w, 0))
+    sheet.save(DETAIL_SHEET, quality=88)
 
 
 def run(report, work: Path, repeats: int = 3) -> dict:
