@@ -1,4 +1,4 @@
-"""The GIMP dialog: style file with a thumbnail, preset, and the advanced settings.
+"""The GIMP dialog: style file with a thumbnail, preset, detail, and the advanced settings.
 
 Built with ``GimpUi.ProcedureDialog`` from the procedure's arguments, so GIMP remembers
 the values between runs and shows them the GIMP way; only the thumbnail is hand-made.
@@ -13,7 +13,7 @@ gi.require_version("Gtk", "3.0")
 from gi.repository import GdkPixbuf, Gimp, GimpUi, GLib, Gtk  # noqa: E402
 
 from . import PROCEDURE, messages  # noqa: E402
-from .procedure import COLOUR_CHOICES, DEVICE_CHOICES  # noqa: E402
+from .procedure import COLOUR_CHOICES, DETAIL_CHOICES, DEVICE_CHOICES  # noqa: E402
 
 THUMBNAIL = 160
 ADVANCED = ["steps", "size", "style-strength", "style-scale", "preserve-colors", "seed", "device"]
@@ -33,12 +33,12 @@ def build(procedure, config):
     """The dialog, not yet shown."""
     GimpUi.init(PROCEDURE)
     dialog = GimpUi.ProcedureDialog(procedure=procedure, config=config, title=messages.TITLE)
-    for name, choices in (("preserve-colors", COLOUR_CHOICES), ("device", DEVICE_CHOICES)):
+    for name, choices in (("preserve-colors", COLOUR_CHOICES), ("device", DEVICE_CHOICES), ("detail", DETAIL_CHOICES)):
         dialog.get_int_combo(name, GimpUi.IntStore.new([label for _, label in choices]))
     dialog.get_label("advanced-title", "Advanced", False, False)
     dialog.fill_box("advanced-box", ADVANCED)
     dialog.fill_expander("advanced", "advanced-title", False, "advanced-box")
-    dialog.fill(["preset", "advanced"])
+    dialog.fill(["preset", "detail", "advanced"])
 
     # The style-file argument accepts any path (so a missing file gets our plain message
     # instead of GIMP's calling error); the chooser itself is an "open a file" one.

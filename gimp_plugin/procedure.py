@@ -16,12 +16,15 @@ import gi
 gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp, GLib, GObject  # noqa: E402
 
+from nst_core.config import DETAIL_CHOICES as _ENGINE_DETAIL_CHOICES  # noqa: E402 (torch-free)
+
 from . import DEFAULT_PRESET, PRESET_HINTS, PRESETS, PROCEDURE, bridge, messages, pixels  # noqa: E402
 
 COLOUR_CHOICES = (("none", "Off"), ("luminance", "Keep the layer's colours (luminance)"),
                   ("histogram", "Match the layer's colours (histogram)"))
 DEVICE_CHOICES = (("auto", "Automatic (GPU if there is one)"), ("cpu", "CPU"), ("cuda", "NVIDIA GPU (CUDA)"),
                   ("mps", "Apple GPU (MPS)"))
+DETAIL_CHOICES = _ENGINE_DETAIL_CHOICES  #: the Krita dialog's: to the layer's own size (default) or the working size
 PRESET_LABELS = {name: f"{name.capitalize()} — {hint}" for name, hint in PRESET_HINTS.items()}
 RW = GObject.ParamFlags.READWRITE
 
@@ -56,6 +59,8 @@ def add_arguments(procedure) -> None:
     # int, not choice, aux arguments: GIMP 3.0.4's plug-in crashes on choice aux arguments
     procedure.add_int_aux_argument("preserve-colors", "_Colours", "; ".join(
         f"{i} = {label}" for i, (_, label) in enumerate(COLOUR_CHOICES)), 0, len(COLOUR_CHOICES) - 1, 0, RW)
+    procedure.add_int_aux_argument("detail", "De_tail", "; ".join(
+        f"{i} = {label}" for i, (_, label) in enumerate(DETAIL_CHOICES)), 0, len(DETAIL_CHOICES) - 1, 0, RW)
     procedure.add_int_aux_argument("device", "_Device", "; ".join(
         f"{i} = {label}" for i, (_, label) in enumerate(DEVICE_CHOICES)), 0, len(DEVICE_CHOICES) - 1, 0, RW)
 
@@ -76,6 +81,7 @@ def read_settings(config) -> dict:
             "style_scale": config.get_property("style-scale"),
             "preserve_colors": _pick(COLOUR_CHOICES, config.get_property("preserve-colors")),
             "device": _pick(DEVICE_CHOICES, config.get_property("device")),
+            "detail": _pick(DETAIL_CHOICES, config.get_property("detail")),
         },
     }
 

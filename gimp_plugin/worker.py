@@ -14,6 +14,7 @@ optimisation step; after stdin closes the worker also removes ``workdir``.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ import sys
 import threading
 import time
 
-from nst_core.config import DEFAULT_PRESET
+from nst_core.config import DEFAULT_PRESET, DETAIL_CHOICES, FINISH_AT_CONTENT
 
 #: the engine refuses images smaller than this on a side; smaller areas are padded
 MIN_SIDE = 16
@@ -82,6 +83,11 @@ def build_config(nst_core, preset: str, options: dict):
         overrides["preserve_colors"] = None if colours == "none" else colours
     if options.get("device"):
         overrides["device"] = options["device"]
+    detail = options.get("detail") or DETAIL_CHOICES[0][0]
+    if detail not in dict(DETAIL_CHOICES):
+        raise nst_core.BadConfig(f"Unknown detail '{detail}': use {' or '.join(dict(DETAIL_CHOICES))}.")
+    if detail == "layer":
+        overrides["finish_size"] = FINISH_AT_CONTENT  # coarse-to-fine on up to the layer's own size
     config = nst_core.StyleConfig.from_preset(preset or DEFAULT_PRESET, **overrides)
     strength = float(options.get("style_strength") or 1.0)
     if strength <= 0:
@@ -101,6 +107,14 @@ def style_one(np, nst_core, job: dict, style: str, config, progress, cancel) -> 
     pad_y, pad_x = max(0, MIN_SIDE - height), max(0, MIN_SIDE - width)
     if pad_y or pad_x:  # a tiny layer or selection: repeat its edges, crop after
         rgb = np.pad(rgb, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
+    if config.finish_size:  # a layer too big for the free memory is finished as large as fits, then scaled
+        from nst_core.memory import largest_finish
+        from PIL import Image
+
+        with Image.open(style) as painting:
+            style_hw = (painting.height, painting.width)
+        finish = largest_finish(rgb.shape[:2], [style_hw], config, nst_core.available_device(config.device))
+        config = dataclasses.replace(config, finish_size=finish)
     result = nst_core.stylize(np.ascontiguousarray(rgb, dtype=np.float32), style, config,
                               progress=progress, cancel=cancel)
     styled = np.clip(result.image[:height, :width, :3], 0.0, 1.0)

@@ -29,6 +29,9 @@ FINISH_AT_CONTENT = 16384
 #: The anchor holds everything coarser than the level below it (√2 coarser), so what is left to
 #: paint is the finest octave, which these shallow layers see; the deeper ones see structure already set
 REFINE_LAYERS = ("relu1_1", "relu2_1")
+#: how far a front end's run goes (its "Detail" choice): on to the layer's own size (``finish_size`` =
+#: FINISH_AT_CONTENT), or ending at the working size and scaled to the layer; the first is the default
+DETAIL_CHOICES = (("layer", "Sharp at the layer's own size"), ("working", "Working size, scaled to the layer (faster)"))
 #: the painting's size relative to the working size, smallest and largest
 STYLE_SCALE_RANGE = (0.05, 8.0)
 

@@ -26,9 +26,9 @@ from . import bootstrap
 
 bootstrap.install()  # nst_core may live in the linked environment
 try:
-    from nst_core.config import DEFAULT_PRESET, PRESET_HINTS, PRESETS as _ENGINE_PRESETS, STYLE_SCALE_RANGE
+    from nst_core.config import DEFAULT_PRESET, DETAIL_CHOICES, PRESET_HINTS, PRESETS as _ENGINE_PRESETS, STYLE_SCALE_RANGE
 except ImportError:  # the engine is missing: the dialog says so and refuses to run
-    DEFAULT_PRESET, PRESET_HINTS, _ENGINE_PRESETS, STYLE_SCALE_RANGE = "", {}, {}, (0.05, 8.0)
+    DEFAULT_PRESET, DETAIL_CHOICES, PRESET_HINTS, _ENGINE_PRESETS, STYLE_SCALE_RANGE = "", (("", ""),), {}, {}, (0.05, 8.0)
 
 GROUP = "neural_style"
 MAX_RECENT = 6
@@ -80,10 +80,10 @@ SETTINGS = {
         "Preset:", DEFAULT_PRESET, "How long and how finely the style is painted; the hint beside it says more.",
         choices=tuple((name, name.capitalize()) for name in PRESETS)),
     "detail": Setting(
-        "Detail:", "layer", "Where the run ends. At the layer's own size the result is as sharp as the layer at 100 % "
+        "Detail:", DETAIL_CHOICES[0][0], "Where the run ends. At the layer's own size the result is as sharp as the layer at 100 % "
         "(coarse-to-fine goes on up to it, a few steps each); at the working size it is scaled up to the layer "
         "(faster, softer on big layers).",
-        choices=(("layer", "Sharp at the layer's own size"), ("working", "Working size, scaled to the layer (faster)"))),
+        choices=DETAIL_CHOICES),
     "style_strength": Setting(
         "Style strength:", 1.0, "How strongly the style is imposed, relative to the preset (1 × = the preset's).",
         range=(0.1, 10.0), step=0.1, decimals=2, suffix=" ×"),

@@ -33,12 +33,13 @@ def test_npy_files_round_trip_with_numpy(tmp_path, shape):
 
 
 class Worker:
-    def __init__(self, tmp_path: Path, style: str, steps: int = 30) -> None:
-        rgba = np.concatenate([np.random.default_rng(1).random((40, 56, 3), dtype=np.float32),
-                               np.ones((40, 56, 1), np.float32)], axis=2)
+    def __init__(self, tmp_path: Path, style: str, steps: int = 30, rgb=None, **options) -> None:
+        rgb = np.random.default_rng(1).random((40, 56, 3), dtype=np.float32) if rgb is None else rgb
+        rgba = np.concatenate([rgb, np.ones((*rgb.shape[:2], 1), np.float32)], axis=2)
         np.save(tmp_path / "in.npy", rgba)
         self.output = tmp_path / "out.npy"
-        self.request = {"style": style, "preset": "fast", "options": {"steps": steps, "size": 48, "seed": 0},
+        self.request = {"style": style, "preset": "fast",
+                        "options": {"steps": steps, "size": 48, "seed": 0, **options},
                         "workdir": str(tmp_path), "jobs": [{"input": str(tmp_path / "in.npy"), "mask": None,
                                                             "output": str(self.output)}]}
         env = dict(os.environ, PYTHONPATH=str(REPO))
@@ -65,6 +66,34 @@ def test_worker_styles_and_reports_progress(tmp_path, style_path):
     assert worker.process.wait(60) == 0
     out = np.load(worker.output)
     assert out.shape == (40, 56, 4) and np.allclose(out[:, :, 3], 1.0)
+
+
+def test_worker_finishes_at_the_layers_own_size_unless_told_otherwise(tmp_path, style_path):
+    """Detail ▸ Sharp at the layer's own size (the default, as in Krita): as sharp as the layer at 100 %."""
+    from PIL import Image
+
+    from conftest import EXAMPLES
+
+    photo = np.asarray(Image.open(EXAMPLES / "content" / "coffee.png").convert("RGB").resize((240, 160)),
+                       dtype=np.float32) / 255
+
+    def detail(rgb):
+        g = rgb[..., :3].mean(axis=2)
+        return np.abs(4 * g[1:-1, 1:-1] - g[:-2, 1:-1] - g[2:, 1:-1] - g[1:-1, :-2] - g[1:-1, 2:]).mean()
+
+    results = {}
+    for choice in ("layer", "working"):
+        folder = tmp_path / choice
+        folder.mkdir()
+        worker = Worker(folder, str(style_path), steps=3, rgb=photo, detail=choice)
+        assert worker.until("finished")["event"] == "finished" and worker.process.wait(60) == 0
+        results[choice] = np.load(worker.output)
+        assert results[choice].shape == (160, 240, 4)
+    assert detail(results["layer"]) >= 0.8 * detail(photo) > 2 * detail(results["working"])
+    worker = Worker(tmp_path, str(style_path), steps=3, detail="huge")
+    event = worker.until("finished")
+    assert event["event"] == "error" and event["message"] == "Unknown detail 'huge': use layer or working."
+    worker.process.wait(60)
 
 
 def test_worker_cancel_stops_within_a_step(tmp_path, style_path):
