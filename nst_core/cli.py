@@ -16,8 +16,10 @@ import argparse
 import io
 import math
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -276,9 +278,11 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     config = config_from_args(args)  # torch is imported only once the arguments and files are fine
     from .engine import stylize
 
+    if _INTERRUPTED.is_set():  # Ctrl-C while torch loaded, its KeyboardInterrupt swallowed by an import
+        raise KeyboardInterrupt
     started = time.perf_counter()
     result = stylize(args.images[0], args.images[1:], config, progress=_ProgressBar(not args.quiet),
-                     masks=args.style_masks, style_masks=args.painting_masks)
+                     cancel=_INTERRUPTED.is_set, masks=args.style_masks, style_masks=args.painting_masks)
     saved = _save(result, target)
     height, width = result.image.shape[:2]
     print(f"saved {saved} ({width}×{height}) in {time.perf_counter() - started:.1f} s: "
@@ -288,7 +292,28 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     return 0
 
 
+#: set by Ctrl-C, so that one never goes unheard: a KeyboardInterrupt raised while torch's libraries
+#: load can be swallowed by an ``except`` inside an import (seen once in CI: the run went on to the end)
+_INTERRUPTED = threading.Event()
+
+
+def _on_interrupt(signum, frame) -> None:
+    _INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    _INTERRUPTED.clear()
+    if threading.current_thread() is not threading.main_thread():
+        return _run_main(argv)
+    previous = signal.signal(signal.SIGINT, _on_interrupt)
+    try:
+        return _run_main(argv)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _run_main(argv: Optional[Sequence[str]]) -> int:
     try:
         return _main(argv)
     except _UsageError as exc:
