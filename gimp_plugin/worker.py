@@ -108,12 +108,11 @@ def style_one(np, nst_core, job: dict, style: str, config, progress, cancel) -> 
     if pad_y or pad_x:  # a tiny layer or selection: repeat its edges, crop after
         rgb = np.pad(rgb, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
     if config.finish_size:  # a layer too big for the free memory is finished as large as fits, then scaled
+        from nst_core.limits import image_file_size
         from nst_core.memory import largest_finish
-        from PIL import Image
 
-        with Image.open(style) as painting:
-            style_hw = (painting.height, painting.width)
-        finish = largest_finish(rgb.shape[:2], [style_hw], config, nst_core.available_device(config.device))
+        style_w, style_h = image_file_size(style, "style image")
+        finish = largest_finish(rgb.shape[:2], [(style_h, style_w)], config, nst_core.available_device(config.device))
         config = dataclasses.replace(config, finish_size=finish)
     result = nst_core.stylize(np.ascontiguousarray(rgb, dtype=np.float32), style, config,
                               progress=progress, cancel=cancel)

@@ -37,6 +37,11 @@ CONV_NAMES, CONV_CHANNELS, LAYER_NAMES, TORCHVISION_CONV_INDICES = _derive()
 LAYER_INDEX = {name: i for i, name in enumerate(LAYER_NAMES)}
 
 
+def deepest(layers: Iterable[str]) -> str:
+    """The layer of ``layers`` furthest into the network: where a truncated network can stop."""
+    return max(layers, key=LAYER_INDEX.__getitem__)
+
+
 def multiplies_per_pixel(last_layer: str) -> float:
     """Multiply-adds per input pixel of the network truncated after ``last_layer`` (3×3 convs;
     each pool quarters the positions after it): what a step's cost is proportional to."""

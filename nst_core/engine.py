@@ -431,8 +431,8 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
             gamma = None
             if refining and isinstance(optimizer, ImageLBFGS) and bool(optimizer.have_history):
                 # a refining level has only a few steps, so its first must count: the history cannot be
-                # resized, but its curvature scale carries over (scaled by the pixel count it overshot:
-                # the first step raised the loss tenfold, measured on coffee × starry_night)
+                # resized, but its curvature scale carries over as it is (rescaled by the pixel count it
+                # overshot: the first step raised the loss tenfold, measured on coffee × starry_night)
                 gamma = optimizer.gamma
             optimizer = ImageLBFGS(new_image, history_size=history, gamma=gamma)
         image = new_image

@@ -211,8 +211,8 @@ def masked_palette_loss(image: torch.Tensor, masks: torch.Tensor, tables: list, 
     the painting's value at that quantile, weighted by its mask. With one all-white mask this
     is the unmasked palette term (up to where the quantiles are sampled).
     """
-    projected = image.reshape(3, -1).T.float() @ directions  # N × P
-    ordered, order = projected.sort(dim=0)
+    projected = directions.T @ image.reshape(3, -1).float()  # P × N: rows sort fastest
+    ordered, order = (part.T for part in projected.sort(dim=1))  # N × P views
     total = projected.new_zeros(())
     count = projected.numel()
     for mask, table, strength in zip(masks, tables, strengths):

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
-from .architecture import LAYER_INDEX, multiplies_per_pixel
+from .architecture import deepest, multiplies_per_pixel
 
 #: VGG19 halves the size at each of its pools; tiles start on this grid so pooling lines up.
 ALIGN = 16
@@ -128,8 +128,7 @@ def levels(content_hw: Tuple[int, int], config) -> List[Level]:
 
 
 def _network_cost(config) -> float:
-    layers = list(config.content_layers) + list(config.style_layers)
-    return multiplies_per_pixel(max(layers, key=LAYER_INDEX.__getitem__)) + STEP_OVERHEAD
+    return multiplies_per_pixel(deepest([*config.content_layers, *config.style_layers])) + STEP_OVERHEAD
 
 
 def finest_long_side(content_hw: Tuple[int, int], config) -> int:

@@ -32,7 +32,7 @@ from torch import nn  # noqa: E402
 
 from . import normalise  # noqa: E402
 from .errors import BadConfig  # noqa: E402
-from .architecture import LAYER_INDEX, LAYER_NAMES, check_layers  # noqa: E402,F401 (check_layers: re-exported)
+from .architecture import LAYER_INDEX, LAYER_NAMES, check_layers, deepest  # noqa: E402,F401 (check_layers: re-exported)
 from .weights import VGGWeights  # noqa: E402
 
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
@@ -232,7 +232,7 @@ def build_features(
     """
     layers = list(layers)
     check_layers(layers)
-    last = max(layers, key=LAYER_INDEX.__getitem__)
+    last = deepest(layers)
     winograd = bool(fast_conv) and str(device).startswith("cpu") and winograd_available()
     key = (id(weights), last, pooling, pool_rescale, first_padding, device, channels_last, winograd, id(factors))
     model = _MODELS.get(key)
