@@ -79,9 +79,7 @@ def gui(tmp_path_factory):
     home = tmp / "home"
     krita_dir = home / ".local" / "share" / "krita"
     support.install_with_script(krita_dir, home)
-    driver = support.KRITA_TESTS / "bad_input_gui_driver"
-    shutil.copytree(driver / DRIVER, krita_dir / "pykrita" / DRIVER, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(driver / f"{DRIVER}.desktop", krita_dir / "pykrita")
+    support.install_driver(krita_dir, "bad_input_gui_driver", DRIVER)
     _enable(home / ".config" / "kritarc", ["neural_style", DRIVER])
     content = tmp / "coffee_small.png"
     Image.open(support.REPO / "examples" / "content" / "coffee.png").convert("RGB").resize((96, 64)).save(content)

@@ -32,10 +32,7 @@ def gui(tmp_path_factory):
     home = tmp / "home"
     krita_dir = home / ".local" / "share" / "krita"
     support.install_with_script(krita_dir, home)
-    driver = support.KRITA_TESTS / "canvas_gui_driver"
-    shutil.copytree(driver / "nst_canvas_driver", krita_dir / "pykrita" / "nst_canvas_driver",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(driver / "nst_canvas_driver.desktop", krita_dir / "pykrita")
+    support.install_driver(krita_dir, "canvas_gui_driver", "nst_canvas_driver")
     enable_plugins(home / ".config" / "kritarc", ["neural_style", "nst_canvas_driver"])
     content = tmp / "coffee.png"
     shutil.copy(support.REPO / "examples" / "content" / "coffee.png", content)  # 600 × 400, its own size

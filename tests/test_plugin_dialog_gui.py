@@ -32,10 +32,7 @@ def gui(tmp_path_factory):
     home = tmp / "home"
     krita_dir = home / ".local" / "share" / "krita"
     support.install_with_script(krita_dir, home)
-    driver = support.KRITA_TESTS / "dialog_gui_driver"
-    shutil.copytree(driver / "nst_dialog_driver", krita_dir / "pykrita" / "nst_dialog_driver",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(driver / "nst_dialog_driver.desktop", krita_dir / "pykrita")
+    support.install_driver(krita_dir, "dialog_gui_driver", "nst_dialog_driver")
     enable_plugins(home / ".config" / "kritarc", ["neural_style", "nst_dialog_driver"])
     config = {"content": str(small_png(tmp / "coffee_small.png")), "style": str(support.STYLE),
               "out": str(tmp / "dialog.json"), "steps": 3, "size": 64, "timeout": 150}

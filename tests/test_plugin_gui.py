@@ -53,10 +53,7 @@ def prepare_home(tmp: Path) -> Path:
     support.install_with_script(krita_dir, home)
     assert "enable_neural_style=true" in kritarc.read_text(encoding="utf-8")  # install.py enabled it
     assert (krita_dir / "actions" / "neural_style.action").is_file()
-    driver = support.KRITA_TESTS / "gui_driver"
-    shutil.copytree(driver / "nst_gui_driver", krita_dir / "pykrita" / "nst_gui_driver",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(driver / "nst_gui_driver.desktop", krita_dir / "pykrita")
+    support.install_driver(krita_dir, "gui_driver", "nst_gui_driver")
     enable_plugins(kritarc, ["neural_style", "nst_gui_driver"])
     return home
 

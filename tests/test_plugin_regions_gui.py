@@ -30,10 +30,7 @@ def gui(tmp_path_factory):
     home = tmp / "home"
     krita_dir = home / ".local" / "share" / "krita"
     support.install_with_script(krita_dir, home)
-    driver = support.KRITA_TESTS / "regions_gui_driver"
-    shutil.copytree(driver / "nst_regions_driver", krita_dir / "pykrita" / "nst_regions_driver",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(driver / "nst_regions_driver.desktop", krita_dir / "pykrita")
+    support.install_driver(krita_dir, "regions_gui_driver", "nst_regions_driver")
     enable_plugins(home / ".config" / "kritarc", ["neural_style", "nst_regions_driver"])
     config = {"content": str(small_png(tmp / "coffee_small.png")), "style": str(support.STYLE),
               "second_style": str(SECOND_STYLE), "out": str(tmp / "regions.json"), "steps": 4, "size": 64,

@@ -35,6 +35,15 @@ def manual_layout(pykrita: Path) -> Path:
     return pykrita
 
 
+def install_driver(krita_dir: Path, folder: str, package: str) -> None:
+    """Put the test-only driver plugin ``tests/krita/<folder>/<package>`` into ``krita_dir``'s
+    pykrita folder, with its .desktop file and the harness every driver imports."""
+    source, pykrita = KRITA_TESTS / folder, krita_dir / "pykrita"
+    shutil.copytree(source / package, pykrita / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(source / f"{package}.desktop", pykrita)
+    shutil.copy(KRITA_TESTS / "nst_driver_harness.py", pykrita)
+
+
 def install_with_script(krita_dir: Path, home: Path) -> None:
     """Install the plugin exactly as a developer would: ``install.py --link-env <venv>``.
 

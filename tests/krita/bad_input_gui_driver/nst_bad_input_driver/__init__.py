@@ -8,36 +8,16 @@ to wait for (polled on the GUI thread's event loop) or a number of seconds to le
 event loop run. Memory is Krita's own (``/proc/self/status``): VmRSS, and VmHWM (peak)
 after resetting it through ``/proc/self/clear_refs``.
 """
-import json
-import os
 import sys
 import time
 import traceback
 
-from krita import Extension, Krita
+from krita import Krita
 from PyQt5.QtCore import QByteArray, QTimer
-from PyQt5.QtWidgets import QApplication
 
-CONFIG = {}
-RESULT = {"steps": [], "errors": []}
-STARTED = time.monotonic()
+from nst_driver_harness import CONFIG, RESULT, boot, finish, log, top_widget  # copied beside this plugin (support.install_driver)
+
 MB = 2**20
-
-
-def log(message):
-    RESULT["steps"].append(f"{time.monotonic() - STARTED:7.1f}s {message}")
-
-
-def finish():
-    RESULT["elapsed"] = time.monotonic() - STARTED
-    path = CONFIG.get("out")
-    if path:
-        with open(path + ".tmp", "w", encoding="utf-8") as handle:
-            json.dump(RESULT, handle, indent=1, default=str)
-        os.replace(path + ".tmp", path)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)  # Krita may crash while quitting; the results are already on disk
 
 
 def status(key):
@@ -54,19 +34,15 @@ def reset_peak():
     return status("VmRSS")
 
 
-def top_widget(name):
-    for widget in QApplication.topLevelWidgets():
-        if widget.objectName() == name and widget.isVisible():
-            return widget
-    return None
-
-
 class Runner:
     """Drives a generator: a callable is polled until true, a number is a pause in seconds."""
 
     def __init__(self, generator):
         self.generator = generator
         self.deadline = None
+
+    def start(self):
+        self.next()
 
     def next(self, value=None):
         try:
@@ -224,26 +200,4 @@ def script():
     RESULT["names_at_end"] = names()
 
 
-class DriverExtension(Extension):
-    def setup(self):
-        pass
-
-    def createActions(self, window):
-        pass
-
-
-def _boot():
-    global CONFIG
-    path = os.environ.get("NST_BAD_INPUT_CONFIG")
-    if not path:
-        return
-    with open(path, encoding="utf-8") as handle:
-        CONFIG = json.load(handle)
-    runner = Runner(script())
-    QTimer.singleShot(500, runner.next)
-    RESULT["_runner"] = runner
-
-
-Krita.instance().addExtension(DriverExtension(Krita.instance()))
-_boot()
-_RUNNER = RESULT.pop("_runner", None)
+_RUNNER = boot("NST_BAD_INPUT_CONFIG", lambda: Runner(script()))

@@ -8,68 +8,13 @@ Sequence: open the photo at its own size → the dialog with its defaults: the c
 Detail ▸ Working size, a refusal when memory is short → a run finished at the layer's own size and one at the working
 size (how sharp each is against the layer) → the engine's thread count inside Krita → JSON.
 """
-import json
 import os
 import sys
-import time
-import traceback
 
-from krita import Extension, Krita
-from PyQt5.QtCore import QTimer
+from krita import Krita
 from PyQt5.QtWidgets import QApplication
 
-CONFIG = {}
-RESULT = {"steps": [], "errors": []}
-STARTED = time.monotonic()
-
-
-def log(message):
-    RESULT["steps"].append(f"{time.monotonic() - STARTED:7.1f}s {message}")
-
-
-def finish():
-    RESULT["elapsed"] = time.monotonic() - STARTED
-    path = CONFIG.get("out")
-    if path:
-        with open(path + ".tmp", "w", encoding="utf-8") as handle:
-            json.dump(RESULT, handle, indent=1, default=str)
-        os.replace(path + ".tmp", path)
-    sys.stdout.flush()
-    os._exit(0)  # Krita may crash while quitting; the results are already on disk
-
-
-def fail(where):
-    RESULT["errors"].append(f"{where}: {traceback.format_exc()}")
-    finish()
-
-
-def wait_for(condition, then, what, timeout=120.0, interval=200):
-    deadline = time.monotonic() + timeout
-
-    def poll():
-        try:
-            value = condition()
-        except Exception:
-            fail(f"waiting for {what}")
-            return
-        if value:
-            log(f"ok: {what}")
-            try:
-                then(value)
-            except Exception:
-                fail(f"after {what}")
-            return
-        if time.monotonic() > deadline:
-            RESULT["errors"].append(f"timed out waiting for {what}")
-            finish()
-            return
-        QTimer.singleShot(interval, poll)
-
-    QTimer.singleShot(interval, poll)
-
-
-def top_widget(name):
-    return next((w for w in QApplication.topLevelWidgets() if w.objectName() == name and w.isVisible()), None)
+from nst_driver_harness import CONFIG, RESULT, boot, finish, top_widget, wait_for  # copied beside this plugin (support.install_driver)
 
 
 def grey(node, doc):
@@ -199,25 +144,4 @@ class Driver:
         finish()
 
 
-class DriverExtension(Extension):
-    def setup(self):
-        pass
-
-    def createActions(self, window):
-        pass
-
-
-def _boot():
-    global CONFIG
-    path = os.environ.get("NST_GUI_TEST_CONFIG")
-    if not path:
-        return
-    with open(path, encoding="utf-8") as handle:
-        CONFIG = json.load(handle)
-    driver = Driver()
-    QTimer.singleShot(500, driver.start)
-    return driver
-
-
-Krita.instance().addExtension(DriverExtension(Krita.instance()))
-_DRIVER = _boot()
+_DRIVER = boot("NST_GUI_TEST_CONFIG", Driver)

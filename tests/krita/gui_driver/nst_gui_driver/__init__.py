@@ -8,74 +8,14 @@ Sequence: wait for the main window → open the PNG → trigger the action
 the worker → check the new layer → ``edit_undo`` → ``edit_redo`` → a cancelled run →
 write JSON → exit.
 """
-import json
-import os
 import sys
 import time
-import traceback
 
-from krita import Extension, Krita
+from krita import Krita
 from PyQt5.QtCore import QTimer
 from PyQt5.QtWidgets import QApplication
 
-CONFIG = {}
-RESULT = {"steps": [], "errors": []}
-STARTED = time.monotonic()
-
-
-def log(message):
-    RESULT["steps"].append(f"{time.monotonic() - STARTED:7.1f}s {message}")
-
-
-def finish():
-    RESULT["elapsed"] = time.monotonic() - STARTED
-    path = CONFIG.get("out")
-    if path:
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(RESULT, handle, indent=1, default=str)
-        os.replace(tmp, path)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)  # Krita may crash while quitting; the results are already on disk
-
-
-def fail(where):
-    RESULT["errors"].append(f"{where}: {traceback.format_exc()}")
-    finish()
-
-
-def wait_for(condition, then, what, timeout=120.0, interval=200):
-    """Poll ``condition`` on the GUI thread's event loop, then call ``then(value)``."""
-    deadline = time.monotonic() + timeout
-
-    def poll():
-        try:
-            value = condition()
-        except Exception:
-            fail(f"waiting for {what}")
-            return
-        if value:
-            log(f"ok: {what}")
-            try:
-                then(value)
-            except Exception:
-                fail(f"after {what}")
-            return
-        if time.monotonic() > deadline:
-            RESULT["errors"].append(f"timed out waiting for {what}")
-            finish()
-            return
-        QTimer.singleShot(interval, poll)
-
-    QTimer.singleShot(interval, poll)
-
-
-def top_widget(name):
-    for widget in QApplication.topLevelWidgets():
-        if widget.objectName() == name and widget.isVisible():
-            return widget
-    return None
+from nst_driver_harness import CONFIG, RESULT, boot, fail, finish, log, top_widget, wait_for  # copied beside this plugin (support.install_driver)
 
 
 def pixels(node, rect):
@@ -324,26 +264,4 @@ class Driver:
         QTimer.singleShot(800, second_undo)
 
 
-class DriverExtension(Extension):
-    def setup(self):
-        pass
-
-    def createActions(self, window):
-        pass
-
-
-def _boot():
-    global CONFIG
-    path = os.environ.get("NST_GUI_TEST_CONFIG")
-    if not path:
-        return
-    with open(path, encoding="utf-8") as handle:
-        CONFIG = json.load(handle)
-    driver = Driver()
-    QTimer.singleShot(500, driver.start)
-    RESULT["_driver"] = driver  # keep alive (not serialisable: dropped below)
-
-
-Krita.instance().addExtension(DriverExtension(Krita.instance()))
-_boot()
-_DRIVER = RESULT.pop("_driver", None)
+_DRIVER = boot("NST_GUI_TEST_CONFIG", Driver)
