@@ -67,6 +67,7 @@ def test_a_selected_patch_gets_the_whole_layers_brush_scale(plugin):
 def test_a_finish_too_big_for_the_free_memory_is_lowered(plugin, monkeypatch):
     from nst_core import memory, schedule
 
+    monkeypatch.setattr(memory, "_meminfo_available", lambda: 100000 * 2**20)  # 100 GB free; the limits cap it
     base = config(plugin)
     content = (3000, 4500)
     full = memory.estimate(content, [(800, 1000)], 4500, "cpu", base.tile_size)
@@ -82,7 +83,12 @@ def test_a_finish_too_big_for_the_free_memory_is_lowered(plugin, monkeypatch):
 def test_cost_line_names_the_size_the_time_and_warns_or_refuses(plugin, monkeypatch):
     from nst_core.schedule import Rate
 
+    from nst_core import memory
+
     Shape, estimate = plugin.cost.Shape, plugin.cost.estimate
+    # a machine with 100 GB free, whatever this one has free now (a busy CI machine had less, and the
+    # 4096 px layers were then rightly lowered); the limits below cap it as a smaller machine's would
+    monkeypatch.setattr(memory, "_meminfo_available", lambda: 100000 * 2**20)
     monkeypatch.setenv("NST_MEMORY_LIMIT_MB", "100000")
     rate = Rate("cpu", per_pixel=7e-6, per_tile=0.05)
     layer = [Shape(1714, 2468)]
