@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, TextIO
 
 from . import PLUGIN_NAME, kritarc
-from .krita import KritaPython
+from .krita import KritaInstall, KritaPython, KritaQt
 from .layout import Layout
 from .manifest import Manifest
 
@@ -42,9 +42,9 @@ try:
     report["bootstrap"] = args["bootstrap"]
 except Exception:
     # The contract without the plugin's code: in front of sys.path, except folders
-    # holding their own PyQt5, which go last so Krita's PyQt5 wins.
+    # holding their own PyQt5/PyQt6, which go last so Krita's own PyQt wins.
     for folder in reversed(args["paths"]):
-        if os.path.isdir(os.path.join(folder, "PyQt5")):
+        if any(os.path.isdir(os.path.join(folder, name)) for name in ("PyQt5", "PyQt6")):
             sys.path.append(folder)
         else:
             sys.path.insert(0, folder)
@@ -77,6 +77,12 @@ def weights():
         info = nst_core.find_weights()
     return {"source": getattr(info, "source", None), "path": str(info.path)}
 
+def binding():
+    import importlib
+    return importlib.import_module(args["binding"] + ".QtCore").PYQT_VERSION_STR
+
+if args.get("binding"):
+    attempt("binding", binding)
 attempt("torch", torch_info)
 attempt("nst_core", engine)
 if "torch" in report and "nst_core" in report:
@@ -116,9 +122,10 @@ def probe_environment() -> Dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in drop}
 
 
-def run_probe(command: Sequence[str], layout: Layout, paths: Sequence[str], timeout: int = 600) -> Dict:
-    """Import torch and nst_core in Krita's Python; returns the probe's report."""
-    argument = json.dumps({"pykrita": str(layout.pykrita), "paths": list(paths),
+def run_probe(command: Sequence[str], layout: Layout, paths: Sequence[str], timeout: int = 600,
+              binding: Optional[str] = None) -> Dict:
+    """Import torch and nst_core (and ``binding``'s QtCore) in Krita's Python; returns the probe's report."""
+    argument = json.dumps({"pykrita": str(layout.pykrita), "paths": list(paths), "binding": binding,
                            "bootstrap": str(layout.package / "bootstrap.py")})
     try:
         result = subprocess.run([*command, "-c", PROBE, argument], capture_output=True, text=True,
@@ -169,16 +176,46 @@ def check_dependencies(report: Report, manifest: Optional[Manifest], paths: Sequ
     report.line("dependencies", True, f"{kind} {os.pathsep.join(paths)}")
 
 
-def check_python(report: Report, layout: Layout, python: Optional[KritaPython], paths: Sequence[str]) -> None:
-    """Import torch and nst_core the way Krita will, and say device and weights."""
+#: the plugin module that lets one code base run on PyQt5 (Krita 5) and PyQt6 (Krita 6)
+QT_SHIM = "qt.py"
+
+
+def check_qt(report: Report, layout: Layout, qt: Optional[KritaQt], result: Optional[Dict]) -> None:
+    """Which Qt Krita links, and whether the plugin can load there: Krita runs Python plugins
+    with the PyQt of its own Qt (PyQt6 for Krita 6), which must be importable by its Python."""
+    if qt is None:
+        return
+    krita = "Krita 6" if qt.major == 6 else "Krita 5"
+    where = f"Qt {qt.major} ({qt.source}): {krita}"
+    if layout.package.exists() and not (layout.package / QT_SHIM).is_file():
+        report.line("Krita's Qt", False, f"{where}, but the installed plugin predates Qt {qt.major} support: "
+                                         "run install.py again")
+        return
+    if result is None or "run_error" in result:
+        report.note("Krita's Qt", f"{where}; its plugins need {qt.binding}")
+        return
+    if "binding" in result:
+        report.line("Krita's Qt", True, f"{where}; the plugin loads there with {qt.binding} {result['binding']}")
+    else:
+        report.line("Krita's Qt", False, f"{where}, but Krita's Python cannot import {qt.binding} "
+                                         f"({result.get('binding_error')}), so no Python plugin can load: install "
+                                         f"it (Debian/Ubuntu: sudo apt install {qt.debian_package})")
+
+
+def check_python(report: Report, layout: Layout, python: Optional[KritaPython], paths: Sequence[str],
+                 qt: Optional[KritaQt] = None) -> None:
+    """Import torch and nst_core the way Krita will, and say device and weights (and Krita's Qt)."""
     if python is None:
         report.line("Krita's Python", False, "unknown (Krita not found): pass --krita-app or --python-version")
+        check_qt(report, layout, qt, None)
         return
     if not python.command:
         report.note("Krita's Python", f"{python.dotted} ({python.source}); it can only run inside Krita, "
                                       "so start Krita to test the import")
+        check_qt(report, layout, qt, None)
         return
-    result = run_probe(python.command, layout, paths)
+    result = run_probe(python.command, layout, paths, binding=qt.binding if qt else None)
+    check_qt(report, layout, qt, result)
     if "run_error" in result:
         report.line("Krita's Python", False, f"could not run {' '.join(python.command)}: {result['run_error']}")
         return
@@ -211,7 +248,7 @@ def describe_probe(report: Report, result: Dict) -> None:
 
 
 def run_check(layout: Layout, manifest: Optional[Manifest], kritarc_path: Path,
-              python: Optional[KritaPython], out: TextIO) -> int:
+              python: Optional[KritaPython], out: TextIO, install: Optional[KritaInstall] = None) -> int:
     """Print the whole report; 0 when the plugin should work in Krita, else 1."""
     out.write(f"Neural Style in {layout.krita_dir}\n")
     report = Report(out)
@@ -219,8 +256,11 @@ def run_check(layout: Layout, manifest: Optional[Manifest], kritarc_path: Path,
     check_kritarc(report, kritarc_path)
     paths = read_sys_paths(layout)
     check_dependencies(report, manifest, paths)
+    qt = install.qt if install is not None else None
     if layout.package.exists():
-        check_python(report, layout, python, paths)
+        check_python(report, layout, python, paths, qt)
+    else:
+        check_qt(report, layout, qt, None)
     out.write("Everything is in place: restart Krita to use the plugin.\n" if report.ok
               else "Some parts are missing or broken (see PROBLEM lines above).\n")
     return 0 if report.ok else 1

@@ -282,6 +282,8 @@ def install(opts: Options, ctx: Context) -> int:
     if opts.dry_run:
         print_plan(ctx, target, sources, plan, sys_paths)
         return 0
+    if plan:
+        deps.require_pip(plan)  # before anything is written
     layout = target.layout
     old = load(layout.manifest)
     created = files.make_dirs(layout.pykrita) + files.make_dirs(layout.actions)
@@ -336,7 +338,7 @@ def check(opts: Options, ctx: Context) -> int:
     kritarc = target.kritarc
     if not opts.kritarc and manifest and manifest.kritarc:
         kritarc = Path(manifest.kritarc.path)
-    return run_check(target.layout, manifest, kritarc, target.python, ctx.out)
+    return run_check(target.layout, manifest, kritarc, target.python, ctx.out, target.install)
 
 
 def execute(opts: Options, ctx: Context, err: Optional[TextIO] = None) -> int:

@@ -9,8 +9,8 @@ Two ways:
 * **link mode** (``--link-env``): point the plugin at an existing environment's
   site-packages — for developers and CI, where a second copy of torch costs gigabytes.
 
-PyQt5 is never installed: Krita ships its own, and a second one on ``sys.path`` breaks
-Krita's scripting.
+PyQt5 and PyQt6 are never installed: Krita ships its own (PyQt5 in Krita 5, PyQt6 in
+Krita 6), and a second one on ``sys.path`` breaks Krita's scripting.
 """
 from __future__ import annotations
 
@@ -105,12 +105,20 @@ def platform_tags(host: Host) -> List[str]:
     return tags + [f"manylinux2014_{arch}", f"linux_{arch}"]
 
 
+#: name prefixes of the Qt bindings and their parts (PyQt5-sip, PyQt6-Qt6, pyqt6_sip, ...)
+PYQT_PREFIXES = ("pyqt5", "pyqt6")
+
+
+def is_pyqt(name: str) -> bool:
+    return name.lower().replace("_", "-").startswith(PYQT_PREFIXES)
+
+
 def refuse_pyqt(packages: Sequence[str]) -> None:
-    """PyQt5 in the target would shadow Krita's own and break its Python plugins."""
+    """A PyQt in the target would shadow Krita's own and break its Python plugins."""
     for package in packages:
-        if package.lower().replace("_", "-").startswith("pyqt5"):
-            raise InstallError(f"refusing to install {package}: Krita ships its own PyQt5 "
-                               "and a second copy breaks its Python plugins", EXIT_SETUP)
+        if is_pyqt(package):
+            raise InstallError(f"refusing to install {package}: Krita ships its own PyQt (PyQt5 in Krita 5, "
+                               "PyQt6 in Krita 6) and a second copy breaks its Python plugins", EXIT_SETUP)
 
 
 # --- pip ------------------------------------------------------------------------------
@@ -212,6 +220,16 @@ def pip_environment() -> Dict[str, str]:
     return env
 
 
+PIP_MISSING = ("pip is not available for {python}: install it (Debian/Ubuntu: sudo apt install python3-pip) "
+               "or run install.py with a Python that has pip")
+
+
+def require_pip(plan: "PipPlan") -> None:
+    """Before anything is written: a one-line error when the plan's pip cannot run."""
+    if not _pip_available(plan.pip):
+        raise InstallError(PIP_MISSING.format(python=plan.pip[0]))
+
+
 def _pip_available(command: Sequence[str]) -> bool:
     """Whether ``python -m pip`` will work, checked cheaply for our own interpreter."""
     if list(command[:3]) != [sys.executable, "-m", "pip"]:
@@ -238,8 +256,7 @@ def run_pip(command: Sequence[str], packages: Sequence[str], target: Path,
             echo: Optional[TextIO] = None) -> None:
     """Run one pip command, streaming its output (torch downloads take minutes)."""
     if not _pip_available(command):
-        raise InstallError(f"pip is not available for {sys.executable}: install it (Debian/Ubuntu: "
-                           "sudo apt install python3-pip) or run install.py with a Python that has pip")
+        raise InstallError(PIP_MISSING.format(python=command[0]))
     try:
         process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    text=True, errors="replace", env=pip_environment())
@@ -257,10 +274,10 @@ def run_pip(command: Sequence[str], packages: Sequence[str], target: Path,
 
 
 def remove_pyqt(target: Path) -> List[str]:
-    """Delete any PyQt5 a dependency dragged into ``target``; return what was removed."""
+    """Delete any PyQt5/PyQt6 a dependency dragged into ``target``; return what was removed."""
     removed = []
     for entry in sorted(os.listdir(target)) if target.is_dir() else []:
-        if entry.lower().startswith("pyqt5"):
+        if is_pyqt(entry):
             path = target / entry
             if path.is_dir():
                 shutil.rmtree(path)
@@ -271,12 +288,12 @@ def remove_pyqt(target: Path) -> List[str]:
 
 
 def install_packages(plan: PipPlan, echo: Optional[TextIO] = None) -> None:
-    """Run the plan's pip commands, then make sure no PyQt5 slipped in."""
+    """Run the plan's pip commands, then make sure no PyQt slipped in."""
     for command, packages in plan.steps():
         run_pip(command, packages, plan.target, echo)
     removed = remove_pyqt(plan.target)
     if removed and echo is not None:
-        echo.write(f"Removed {', '.join(removed)} from {plan.target}: Krita uses its own PyQt5.\n")
+        echo.write(f"Removed {', '.join(removed)} from {plan.target}: Krita uses its own PyQt.\n")
 
 
 # --- --link-env -----------------------------------------------------------------------

@@ -25,6 +25,8 @@ Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 #: ``libpython3.11.so.1.0`` (Linux), ``python3.11`` (framework/stdlib folders), ``python311.dll``.
 _VERSION_IN_NAME = re.compile(r"python3\.(\d+)|python3(\d{1,2})\.dll", re.IGNORECASE)
 _LIBPYTHON_BYTES = re.compile(rb"libpython3\.(\d+)")
+#: ``libQt5Core.so.5`` / ``libQt6Core.so.6`` in a shared object's list of needed libraries
+_QTCORE_BYTES = re.compile(rb"libQt([56])Core\.so")
 _APPIMAGE_MAGIC = b"AI\x02"
 #: Enough of an ELF file to reach its dynamic section's string table in practice.
 _SCAN_LIMIT = 64 * 1024 * 1024
@@ -51,6 +53,24 @@ class KritaInstall:
     variant: str
     program: str
     python: Optional[KritaPython]
+    qt: Optional["KritaQt"] = None
+
+
+@dataclass(frozen=True)
+class KritaQt:
+    """The Qt a Krita build links: 5 (Krita 5, PyQt5 plugins) or 6 (Krita 6, PyQt6 plugins)."""
+
+    major: int
+    source: str
+
+    @property
+    def binding(self) -> str:
+        """The Python binding Krita's plugins must use there."""
+        return f"PyQt{self.major}"
+
+    @property
+    def debian_package(self) -> str:
+        return f"python3-pyqt{self.major}"
 
 
 def parse_version(text: str) -> Version:
@@ -113,6 +133,36 @@ def _pykrita_libraries(prefix: Path) -> List[Path]:
     for pattern in patterns:
         found.extend(sorted(prefix.glob(pattern)))
     return found
+
+
+def qt_from_binary(path: PurePath) -> Optional[int]:
+    """5 or 6: the libQtNCore a shared object links, read from its bytes (no ldd needed)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(_SCAN_LIMIT)
+    except OSError:
+        return None
+    match = _QTCORE_BYTES.search(data)
+    return int(match.group(1)) if match else None
+
+
+def native_qt(binary: Path, run: Runner = subprocess.run) -> Optional[KritaQt]:
+    """Which Qt a distribution build of Krita at ``binary`` links (its Python plugin module,
+    the binary, libkritaui; then ``ldd``, which follows the binary's libraries)."""
+    prefix = Path(os.path.realpath(binary)).parent.parent
+    libraries = _pykrita_libraries(prefix) + [Path(binary)]
+    for pattern in ("lib*/libkritaui.so*", "lib*/*/libkritaui.so*"):
+        libraries.extend(sorted(prefix.glob(pattern))[:1])
+    for library in libraries:
+        major = qt_from_binary(library)
+        if major:
+            return KritaQt(major, f"{library} links libQt{major}Core")
+    try:
+        result = run(["ldd", str(binary)], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"libQt([56])Core", result.stdout or "")
+    return KritaQt(int(match.group(1)), f"ldd {binary}: libQt{match.group(1)}Core") if match else None
 
 
 def _ldd_version(binary: Path, run: Runner) -> Optional[Version]:
@@ -267,7 +317,7 @@ def install_from_program(host: Host, program: str, run: Runner = subprocess.run)
         return windows_install(path.parent.parent)
     if _is_appimage(path):
         return KritaInstall("appimage", str(path), appimage_python(path, run))
-    return KritaInstall("native", str(path), native_python(host, path, run))
+    return KritaInstall("native", str(path), native_python(host, path, run), native_qt(path, run))
 
 
 def linux_installs(host: Host, run: Runner) -> List[KritaInstall]:

@@ -5,8 +5,8 @@ Runs first, from ``neural_style/__init__.py``, before anything imports torch:
 * ``sys_paths.txt`` (written by ``install.py`` beside this file) lists one directory per
   line: a ``pip --target`` folder or a linked virtual environment's site-packages. Each
   existing directory is put in front of ``sys.path`` so its numpy/torch win over older
-  system copies — except a directory that holds its own PyQt5, which goes to the end:
-  Krita's own PyQt5 must always be the one imported.
+  system copies — except a directory that holds its own PyQt5 or PyQt6, which goes to the
+  end: Krita's own binding (PyQt5 in Krita 5, PyQt6 in Krita 6) must always be the one imported.
 * ``triton`` is blocked (``sys.modules["triton"] = None``): a CUDA build of torch imports
   it lazily on the first optimiser step, and importing it inside Krita's GUI crashes
   Krita. Blocked, torch sees "triton is not installed" and carries on without it.
@@ -34,8 +34,11 @@ def read_paths_file(path: str) -> list:
     return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
 
 
+PYQT_PACKAGES = ("PyQt5", "PyQt6")
+
+
 def has_own_pyqt(directory: str) -> bool:
-    return os.path.isdir(os.path.join(directory, "PyQt5"))
+    return any(os.path.isdir(os.path.join(directory, name)) for name in PYQT_PACKAGES)
 
 
 def extend_sys_path(directories, path_list=None) -> list:
@@ -48,7 +51,7 @@ def extend_sys_path(directories, path_list=None) -> list:
         if not os.path.isdir(directory) or directory in path_list or directory in added:
             continue
         if has_own_pyqt(directory):
-            path_list.append(directory)  # never ahead of Krita's PyQt5
+            path_list.append(directory)  # never ahead of Krita's own PyQt
         else:
             front.append(directory)
         added.append(directory)

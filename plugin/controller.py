@@ -6,11 +6,12 @@ a timer watches for the document being closed or the source layers being deleted
 """
 from __future__ import annotations
 
-from PyQt5.QtCore import QObject, QTimer, pyqtSignal
-
 from . import engine_bridge, errors, jobs, layers
+from .qt import QtCore, pyqtSignal
 from .ui.progress import ProgressDialog
 from .worker import Failure, Progress, StyleWorker
+
+QObject, QTimer = QtCore.QObject, QtCore.QTimer
 
 WATCH_INTERVAL_MS = 400
 PREVIEW_EVERY = 5

@@ -4,10 +4,10 @@ from __future__ import annotations
 import sys
 
 from krita import Extension, Krita
-from PyQt5.QtWidgets import QMessageBox
 
 from . import engine_bridge, errors
 from .errors import TITLE
+from .qt import QtWidgets
 from .settings import PluginSettings
 
 ACTION_ID = "neural_style_transfer"
@@ -120,7 +120,7 @@ class NeuralStyleExtension(Extension):
             return
         document = Krita.instance().activeDocument()
         if document is None:
-            QMessageBox.information(parent, TITLE, str(errors.no_document()))
+            QtWidgets.QMessageBox.information(parent, TITLE, str(errors.no_document()))
             return
         from .ui.dialog import StyleDialog
 

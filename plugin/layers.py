@@ -204,9 +204,9 @@ def read_pixels(node, rect: Rect, fmt: Optional[PixelFormat] = None) -> np.ndarr
 
 
 def write_pixels(node, rect: Rect, data: bytes) -> None:
-    from PyQt5.QtCore import QByteArray
+    from .qt import QtCore
 
-    node.setPixelData(QByteArray(data), *rect.args())
+    node.setPixelData(QtCore.QByteArray(data), *rect.args())
 
 
 def selection_rect(document) -> Optional[Rect]:

@@ -17,9 +17,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from PyQt5.QtCore import QObject, pyqtSignal
-
 from . import engine_bridge, errors, jobs
+from .qt import QtCore, pyqtSignal
+
+QObject = QtCore.QObject
 
 
 @dataclass(frozen=True)

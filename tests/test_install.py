@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import install as install_script  # noqa: E402
-from nst_installer import cli, deps, files, kritarc, kritarc_file, manifest  # noqa: E402
+from nst_installer import cli, deps, files, krita, kritarc, kritarc_file, manifest  # noqa: E402
 from nst_installer.host import Host, location_for, locations  # noqa: E402
 from nst_installer.krita import (  # noqa: E402
     KritaPython, find_installs, native_python, parse_version, version_from_names)
@@ -577,6 +577,138 @@ def test_error_pip_missing(fx: Fixture, monkeypatch: pytest.MonkeyPatch) -> None
     code, _, err = fx.run("--build", "cpu", packages=("six",), no_deps_packages=())
     assert code == 1
     assert_one_error_line(err, "pip is not available")
+
+
+def test_pip_missing_is_found_before_anything_is_written(fx: Fixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Debian/Ubuntu's python3 comes without pip: say so, naming python3-pip, and write nothing
+    (issue 17: it used to fail only after creating folders and a manifest)."""
+    monkeypatch.setattr(deps, "_pip_available", lambda command: False)
+    fx.prefill()
+    before = snapshot(fx.home)
+    code, out, err = fx.run("--build", "cpu", "--torch-index", "")
+    assert code == 1
+    assert_one_error_line(err, f"pip is not available for {sys.executable}: install it (Debian/Ubuntu: "
+                               "sudo apt install python3-pip)")
+    assert snapshot(fx.home) == before
+    assert not (fx.krita_dir / "pykrita" / "neural_style").exists()
+    # --link-env needs no pip at all
+    code, _, err = fx.link()
+    assert code == 0, err
+
+
+def test_error_pyqt6_is_never_installed(fx: Fixture) -> None:
+    for package in ("PyQt6", "pyqt6-qt6", "PyQt6_sip"):
+        code, _, err = fx.run(packages=("numpy", package))
+        assert code == 2
+        assert_one_error_line(err, f"refusing to install {package}: Krita ships its own PyQt (PyQt5 in Krita 5, "
+                                   "PyQt6 in Krita 6)")
+
+
+def test_pyqt6_dragged_in_by_a_dependency_is_removed(tmp_path: Path) -> None:
+    for name in ("PyQt6", "PyQt6_Qt6-6.9.dist-info", "PyQt6_sip-13.dist-info", "PyQt5", "numpy", "pyqtgraph"):
+        (tmp_path / name).mkdir()
+    assert deps.remove_pyqt(tmp_path) == ["PyQt5", "PyQt6", "PyQt6_Qt6-6.9.dist-info", "PyQt6_sip-13.dist-info"]
+    assert sorted(os.listdir(tmp_path)) == ["numpy", "pyqtgraph"]
+
+
+def test_plugin_bootstrap_keeps_pyqt6_dirs_behind(tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("nst_bootstrap_probe", REPO / "plugin" / "bootstrap.py")
+    bootstrap = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bootstrap)
+    plain, qt6 = tmp_path / "site", tmp_path / "qt6site"
+    plain.mkdir()
+    (qt6 / "PyQt6").mkdir(parents=True)
+    assert bootstrap.has_own_pyqt(str(qt6)) and not bootstrap.has_own_pyqt(str(plain))
+    paths = ["/krita/libs"]
+    bootstrap.extend_sys_path([str(qt6), str(plain)], paths)
+    assert paths == [str(plain), "/krita/libs", str(qt6)]  # never ahead of Krita's PyQt6
+
+
+def fake_krita(root: Path, qt: int, python: str = RUNNING) -> Path:
+    """A distribution-style Krita: bin/krita and the Python plugin module, with the library
+    names the real ones carry (what the installer reads, without ldd)."""
+    (root / "bin").mkdir(parents=True)
+    binary = root / "bin" / "krita"
+    binary.write_bytes(b"\x7fELF" + f"\0libkritaui.so.{19 if qt == 5 else 20}\0libQt{qt}Core.so.{qt}\0".encode())
+    binary.chmod(0o755)
+    plugins = root / "lib" / "x86_64-linux-gnu" / "kritaplugins"
+    plugins.mkdir(parents=True)
+    (plugins / "kritapykrita.so").write_bytes(b"\x7fELF\0libpython" + python.encode() + b".so.1.0\0"
+                                              + f"libQt{qt}Core.so.{qt}\0".encode())
+    return binary
+
+
+@pytest.mark.parametrize("qt", [5, 6])
+def test_which_qt_krita_links_is_read_from_its_files(tmp_path: Path, qt: int) -> None:
+    binary = fake_krita(tmp_path / "usr", qt)
+    found = krita.native_qt(binary, run=lambda *a, **k: pytest.fail("ldd is not needed"))
+    assert found.major == qt and found.binding == f"PyQt{qt}" and found.debian_package == f"python3-pyqt{qt}"
+    assert f"links libQt{qt}Core" in found.source
+
+
+def test_which_qt_falls_back_to_ldd(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    binary = tmp_path / "bin" / "krita"
+    binary.write_bytes(b"\x7fELF\0libkritaui.so.20\0")
+
+    def ldd(command, **_):
+        assert command == ["ldd", str(binary)]
+        return subprocess.CompletedProcess(command, 0, "\tlibQt6Core.so.6 => /usr/lib/libQt6Core.so.6 (0x1)\n", "")
+
+    assert krita.native_qt(binary, run=ldd).major == 6
+    nothing = krita.native_qt(binary, run=lambda command, **_: subprocess.CompletedProcess(command, 0, "", ""))
+    assert nothing is None
+
+
+def check_with_krita(fx: Fixture, tmp_path: Path, qt: int, has_binding: bool) -> Tuple[int, str]:
+    """--check for a fake Qt ``qt`` Krita whose Python (this one) can or cannot import PyQt``qt``."""
+    binary = fake_krita(tmp_path / "usr", qt)
+    code, _, err = fx.link()
+    assert code == 0, err
+    shim_probe = tmp_path / "shim"
+    binding = f"PyQt{qt}"
+    if has_binding:  # a stand-in binding with just what the probe reads
+        (shim_probe / binding).mkdir(parents=True)
+        (shim_probe / binding / "__init__.py").write_text("")
+        (shim_probe / binding / "QtCore.py").write_text(f"PYQT_VERSION_STR = '{qt}.9.0'\n")
+    listing = fx.krita_dir / "pykrita" / "neural_style" / "sys_paths.txt"
+    listing.write_text(listing.read_text() + str(shim_probe) + "\n")
+    out = io.StringIO()
+    code = cli.execute(fx.options("--check", "--krita-app", str(binary)), cli.Context(fx.host, out), io.StringIO())
+    return code, out.getvalue()
+
+
+def test_check_says_a_qt6_krita_can_load_the_plugin_with_pyqt6(fx: Fixture, tmp_path: Path) -> None:
+    (fx.sources / "plugin" / "qt.py").write_text("# the PyQt5/PyQt6 shim\n")
+    code, out = check_with_krita(fx, tmp_path, 6, has_binding=True)
+    line = next(line for line in out.splitlines() if "Krita's Qt" in line)
+    assert "ok: Qt 6 (" in line and "links libQt6Core): Krita 6; the plugin loads there with PyQt6 6.9.0" in line
+
+
+def test_check_says_a_qt6_krita_without_pyqt6_cannot_load_it(fx: Fixture, tmp_path: Path) -> None:
+    """Issue 17: --check said "Everything is in place" for a Krita 6 that could not load the plugin."""
+    (fx.sources / "plugin" / "qt.py").write_text("# the PyQt5/PyQt6 shim\n")
+    code, out = check_with_krita(fx, tmp_path, 6, has_binding=False)
+    assert code == 1 and "Everything is in place" not in out
+    line = next(line for line in out.splitlines() if "Krita's Qt" in line)
+    assert "PROBLEM: Qt 6 (" in line and "Krita's Python cannot import PyQt6" in line
+    assert line.endswith("install it (Debian/Ubuntu: sudo apt install python3-pyqt6)")
+
+
+def test_check_says_an_old_plugin_cannot_load_in_krita_6(fx: Fixture, tmp_path: Path) -> None:
+    code, out = check_with_krita(fx, tmp_path, 6, has_binding=True)  # fake_sources has no plugin/qt.py
+    assert code == 1
+    line = next(line for line in out.splitlines() if "Krita's Qt" in line)
+    assert "PROBLEM" in line and "predates Qt 6 support: run install.py again" in line
+
+
+def test_check_qt5_krita_with_pyqt5(fx: Fixture, tmp_path: Path) -> None:
+    (fx.sources / "plugin" / "qt.py").write_text("# the PyQt5/PyQt6 shim\n")
+    code, out = check_with_krita(fx, tmp_path, 5, has_binding=True)
+    line = next(line for line in out.splitlines() if "Krita's Qt" in line)
+    assert "ok: Qt 5 (" in line and "Krita 5; the plugin loads there with PyQt5 5.9.0" in line
 
 
 def test_error_unsupported_python_running_the_installer(capsys: pytest.CaptureFixture) -> None:

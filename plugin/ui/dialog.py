@@ -9,14 +9,18 @@ import copy
 import os
 import sys
 
-from PyQt5.QtCore import QObject, Qt, pyqtSignal
-from PyQt5.QtGui import QGuiApplication, QImage, QPixmap
-from PyQt5.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
-                             QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-                             QRadioButton, QScrollArea, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
-
 from ..errors import TITLE
+from ..qt import Qt, QtCore, QtGui, QtWidgets, pyqtSignal
 from ..settings import ADVANCED, PRESET_HINTS, SETTINGS, PluginSettings, Setting
+
+QObject = QtCore.QObject
+QGuiApplication, QImage, QPixmap = QtGui.QGuiApplication, QtGui.QImage, QtGui.QPixmap
+QButtonGroup, QComboBox, QDialog = QtWidgets.QButtonGroup, QtWidgets.QComboBox, QtWidgets.QDialog
+QDialogButtonBox, QDoubleSpinBox, QFileDialog = QtWidgets.QDialogButtonBox, QtWidgets.QDoubleSpinBox, QtWidgets.QFileDialog
+QFormLayout, QFrame, QGridLayout = QtWidgets.QFormLayout, QtWidgets.QFrame, QtWidgets.QGridLayout
+QGroupBox, QHBoxLayout, QLabel, QPushButton = QtWidgets.QGroupBox, QtWidgets.QHBoxLayout, QtWidgets.QLabel, QtWidgets.QPushButton
+QRadioButton, QScrollArea, QSizePolicy = QtWidgets.QRadioButton, QtWidgets.QScrollArea, QtWidgets.QSizePolicy
+QSpinBox, QToolButton, QVBoxLayout, QWidget = QtWidgets.QSpinBox, QtWidgets.QToolButton, QtWidgets.QVBoxLayout, QtWidgets.QWidget
 
 
 THUMB = 96
@@ -141,7 +145,7 @@ class StyleDialog(QDialog):
         self.source_group.addButton(self.from_layer)
         self.file_combo = QComboBox()
         self.file_combo.setObjectName("style_file")
-        self.file_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.file_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.file_combo.setMinimumContentsLength(28)
         self.file_combo.setToolTip("The style image; the last few you used are remembered.")
         self.browse = QPushButton("Browse…")
@@ -156,7 +160,7 @@ class StyleDialog(QDialog):
         self.thumb = QLabel()
         self.thumb.setObjectName("thumbnail")
         self.thumb.setFixedSize(THUMB, THUMB)
-        self.thumb.setAlignment(Qt.AlignCenter)
+        self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.thumb.setStyleSheet("QLabel { background: palette(base); border: 1px solid palette(mid); }")
         grid = QGridLayout(style_box)
         grid.addWidget(self.from_file, 0, 0)
@@ -182,7 +186,7 @@ class StyleDialog(QDialog):
         self.advanced_toggle.setObjectName("advanced_toggle")
         self.advanced_toggle.setText("Advanced")
         self.advanced_toggle.setCheckable(True)
-        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.advanced_toggle.setAutoRaise(True)
         self.advanced = QWidget()
         self.advanced.setObjectName("advanced")
@@ -274,11 +278,11 @@ class StyleDialog(QDialog):
         self.problem.setObjectName("problem")
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("QLabel { color: #c0392b; }")
-        self.problem.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.problem.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
+        self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problem.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.problem.hide()
-        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        self.stylize_button = self.buttons.button(QDialogButtonBox.Ok)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.stylize_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.stylize_button.setText("Stylize")
         self.stylize_button.setObjectName("stylize")
         self.buttons.accepted.connect(self._on_stylize)
@@ -298,8 +302,8 @@ class StyleDialog(QDialog):
         self.scroll.setObjectName("choices")
         self.scroll.setWidget(body)
         self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
         layout.addWidget(self.scroll, 1)
         layout.addWidget(self.problem)
@@ -500,7 +504,7 @@ class StyleDialog(QDialog):
         index = self.file_combo.findData(path)
         if index < 0:
             self.file_combo.insertItem(0, os.path.basename(path) or path, path)
-            self.file_combo.setItemData(0, path, Qt.ToolTipRole)
+            self.file_combo.setItemData(0, path, Qt.ItemDataRole.ToolTipRole)
             index = 0
         self.file_combo.setCurrentIndex(index)
 
@@ -546,7 +550,7 @@ class StyleDialog(QDialog):
             self._set_style_problem(problem)
             return
         data, width, height = image
-        qimage = QImage(data, width, height, 4 * width, QImage.Format_RGBA8888).copy()
+        qimage = QImage(data, width, height, 4 * width, QImage.Format.Format_RGBA8888).copy()
         self.thumb.setPixmap(QPixmap.fromImage(qimage))
 
     def _set_style_problem(self, message: str) -> None:
@@ -565,7 +569,7 @@ class StyleDialog(QDialog):
 
     def _show_advanced(self, shown: bool) -> None:
         self.advanced.setVisible(shown)
-        self.advanced_toggle.setArrowType(Qt.DownArrow if shown else Qt.RightArrow)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
         self.fit_screen()
 
     def fit_screen(self) -> None:

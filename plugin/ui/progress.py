@@ -4,13 +4,14 @@ Not modal: painters keep working in Krita while a layer is being styled.
 """
 from __future__ import annotations
 
-from PyQt5.QtCore import Qt, pyqtSignal
-from PyQt5.QtGui import QImage, QPixmap
-from PyQt5.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                             QVBoxLayout)
-
 from ..cost import NBSP, format_seconds
 from ..errors import TITLE
+from ..qt import Qt, QtGui, QtWidgets, pyqtSignal
+
+QImage, QPixmap = QtGui.QImage, QtGui.QPixmap
+QDialog, QDialogButtonBox, QHBoxLayout = QtWidgets.QDialog, QtWidgets.QDialogButtonBox, QtWidgets.QHBoxLayout
+QLabel, QProgressBar, QPushButton = QtWidgets.QLabel, QtWidgets.QProgressBar, QtWidgets.QPushButton
+QVBoxLayout = QtWidgets.QVBoxLayout
 
 PREVIEW_SIZE = 180
 
@@ -19,8 +20,8 @@ def preview_pixmap(rgb) -> QPixmap:
     """H×W×3 uint8 numpy -> a pixmap no bigger than PREVIEW_SIZE."""
     height, width = rgb.shape[:2]
     data = rgb.tobytes()
-    image = QImage(data, width, height, 3 * width, QImage.Format_RGB888).copy()
-    return QPixmap.fromImage(image).scaled(PREVIEW_SIZE, PREVIEW_SIZE, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+    image = QImage(data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+    return QPixmap.fromImage(image).scaled(PREVIEW_SIZE, PREVIEW_SIZE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
 
 class ProgressDialog(QDialog):
@@ -46,12 +47,12 @@ class ProgressDialog(QDialog):
         self.message = QLabel()
         self.message.setObjectName("message")
         self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
         self.preview = QLabel()
         self.preview.setObjectName("preview")
         self.preview.setFixedSize(PREVIEW_SIZE, PREVIEW_SIZE)
-        self.preview.setAlignment(Qt.AlignCenter)
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setStyleSheet("QLabel { background: palette(base); border: 1px solid palette(mid); }")
 
         text = QVBoxLayout()
@@ -74,9 +75,9 @@ class ProgressDialog(QDialog):
         self.close_button = QPushButton("Close")
         self.close_button.setObjectName("close")
         for button in (self.smaller_button, self.cpu_button):
-            self.buttons.addButton(button, QDialogButtonBox.ActionRole)
-        self.buttons.addButton(self.cancel_button, QDialogButtonBox.RejectRole)
-        self.buttons.addButton(self.close_button, QDialogButtonBox.AcceptRole)
+            self.buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
+        self.buttons.addButton(self.close_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.smaller_button.clicked.connect(self.retry_smaller)
         self.cpu_button.clicked.connect(self.retry_cpu)
         self.cancel_button.clicked.connect(self._cancel)

@@ -10,7 +10,8 @@ import traceback
 from pathlib import Path
 
 from krita import Krita, Selection
-from PyQt5.QtCore import QByteArray
+from neural_style.qt import QtCore
+QByteArray = QtCore.QByteArray
 
 REPO = Path(__file__).resolve().parents[2]
 STYLE = str(REPO / "examples" / "style" / "starry_night.jpg")
@@ -38,11 +39,13 @@ def run(name, fn):
 
 def image_doc(w=64, h=48, depth="U8"):
     """A document whose Background layer holds a scaled copy of the example photo."""
-    from PyQt5.QtGui import QImage
-    from PyQt5.QtCore import Qt
+    from neural_style.qt import QtGui
+    QImage = QtGui.QImage
+    from neural_style.qt import QtCore
+    Qt = QtCore.Qt
     doc = Krita.instance().createDocument(w, h, "api", "RGBA", depth, "", 72.0)
-    img = QImage(CONTENT).scaled(w, h, Qt.IgnoreAspectRatio, Qt.SmoothTransformation).convertToFormat(QImage.Format_ARGB32)
-    ptr = img.constBits(); ptr.setsize(img.byteCount())
+    img = QImage(CONTENT).scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation).convertToFormat(QImage.Format.Format_ARGB32)
+    ptr = img.constBits(); ptr.setsize(img.sizeInBytes())
     layer = doc.createNode("photo", "paintlayer")
     doc.rootNode().addChildNode(layer, None)
     if depth != "U8":
@@ -131,7 +134,8 @@ def check_refusals():
 def spin_until(condition, timeout=60.0):
     """Run Qt's event loop (queued signals from the worker) until ``condition()`` or timeout."""
     import time
-    from PyQt5.QtCore import QEventLoop, QTimer
+    from neural_style.qt import QtCore
+    QEventLoop, QTimer = QtCore.QEventLoop, QtCore.QTimer
     loop = QEventLoop()
     deadline = time.monotonic() + timeout
 
@@ -142,7 +146,7 @@ def spin_until(condition, timeout=60.0):
             QTimer.singleShot(20, poll)
 
     QTimer.singleShot(0, poll)
-    loop.exec_()
+    loop.exec()
     return condition()
 
 
@@ -226,6 +230,8 @@ def __main__(args):
     else:
         import neural_style  # noqa: F401
         RESULTS["triton_blocked"] = sys.modules.get("triton", "absent") is None
+        from neural_style import qt
+        RESULTS["qt_binding"], RESULTS["krita_version"] = qt.BINDING, Krita.instance().version()
         run("basic", check_basic)
         run("layer_style_and_several", check_layer_style_and_several)
         run("selection", check_selection)

@@ -13,7 +13,8 @@ import traceback
 from pathlib import Path
 
 from krita import Krita
-from PyQt5.QtCore import QByteArray
+from neural_style.qt import QtCore
+QByteArray = QtCore.QByteArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bombs  # noqa: E402
@@ -56,12 +57,14 @@ def reset_peak():
 
 
 def image_doc(w=64, h=48, depth="U8"):
-    from PyQt5.QtGui import QImage
-    from PyQt5.QtCore import Qt
+    from neural_style.qt import QtGui
+    QImage = QtGui.QImage
+    from neural_style.qt import QtCore
+    Qt = QtCore.Qt
     doc = Krita.instance().createDocument(w, h, "bad", "RGBA", "U8", "", 72.0)
-    img = QImage(CONTENT).scaled(w, h, Qt.IgnoreAspectRatio, Qt.SmoothTransformation).convertToFormat(QImage.Format_ARGB32)
+    img = QImage(CONTENT).scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation).convertToFormat(QImage.Format.Format_ARGB32)
     ptr = img.constBits()
-    ptr.setsize(img.byteCount())
+    ptr.setsize(img.sizeInBytes())
     layer = doc.createNode("photo", "paintlayer")
     doc.rootNode().addChildNode(layer, None)
     layer.setPixelData(QByteArray(bytes(ptr)), 0, 0, w, h)

@@ -8,7 +8,8 @@ import sys
 import traceback
 
 from krita import Krita, Selection
-from PyQt5.QtCore import QByteArray
+from neural_style.qt import QtCore
+QByteArray = QtCore.QByteArray
 
 import neural_style  # noqa: F401  (bootstrap: sys_paths.txt, triton guard)
 import numpy as np
@@ -107,7 +108,8 @@ def channel_order():
         node.setPixelData(QByteArray(data), 0, 0, 2, 1)
         doc.refreshProjection()
         img = doc.projection(0, 0, 2, 1)
-        from PyQt5.QtGui import QColor
+        from neural_style.qt import QtGui
+        QColor = QtGui.QColor
         c0, c1 = QColor(img.pixel(0, 0)), QColor(img.pixel(1, 0))
         out[depth] = {"decoded": layers.read_pixels(node, layers.Rect(0, 0, 2, 1)).round(3).tolist(),
                       "projection_px0": [c0.red(), c0.green(), c0.blue(), c0.alpha()],

@@ -12,8 +12,10 @@ import time
 import traceback
 
 from krita import Extension, Krita
-from PyQt5.QtCore import QTimer
-from PyQt5.QtWidgets import QApplication
+from neural_style.qt import QtCore
+QTimer = QtCore.QTimer
+from neural_style.qt import QtWidgets
+QApplication = QtWidgets.QApplication
 
 CONFIG = {}
 RESULT = {"steps": [], "errors": []}

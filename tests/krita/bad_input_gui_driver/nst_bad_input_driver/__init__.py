@@ -13,7 +13,8 @@ import time
 import traceback
 
 from krita import Krita
-from PyQt5.QtCore import QByteArray, QTimer
+from neural_style.qt import QtCore
+QByteArray, QTimer = QtCore.QByteArray, QtCore.QTimer
 
 from nst_driver_harness import CONFIG, RESULT, boot, finish, log, top_widget  # copied beside this plugin (support.install_driver)
 
@@ -127,7 +128,8 @@ def script():
     doc.setActiveNode(source)
     k.action("neural_style_transfer").trigger()
     dialog = yield lambda: top_widget("neural_style_dialog")
-    from PyQt5.QtWidgets import QComboBox, QPushButton, QSpinBox, QToolButton
+    from neural_style.qt import QtWidgets
+    QComboBox, QPushButton, QSpinBox, QToolButton = QtWidgets.QComboBox, QtWidgets.QPushButton, QtWidgets.QSpinBox, QtWidgets.QToolButton
     dialog.findChild(QToolButton, "advanced_toggle").setChecked(True)
     dialog.set_style_file(CONFIG["style"])
     yield lambda: dialog.thumb.pixmap() is not None and not dialog.thumb.pixmap().isNull()

@@ -12,7 +12,8 @@ import os
 import sys
 
 from krita import Krita
-from PyQt5.QtWidgets import QApplication
+from neural_style.qt import QtWidgets
+QApplication = QtWidgets.QApplication
 
 from nst_driver_harness import CONFIG, RESULT, boot, finish, top_widget, wait_for  # copied beside this plugin (support.install_driver)
 
@@ -101,7 +102,8 @@ class Driver:
         self.stylize(dialog, "layer")
 
     def stylize(self, dialog, detail_choice):
-        from PyQt5.QtWidgets import QPushButton
+        from neural_style.qt import QtWidgets
+        QPushButton = QtWidgets.QPushButton
 
         dialog.detail.setCurrentIndex(dialog.detail.findData(detail_choice))
         dialog.findChild(QPushButton, "stylize").click()

@@ -12,13 +12,15 @@ the scripting API with style strength 0 → write JSON → exit.
 import sys
 
 from krita import Krita
-from PyQt5.QtWidgets import QApplication
+from neural_style.qt import QtWidgets
+QApplication = QtWidgets.QApplication
 
 from nst_driver_harness import CONFIG, RESULT, boot, finish, top_widget, wait_for  # copied beside this plugin (support.install_driver)
 
 
 def spin(dialog, name):
-    from PyQt5.QtWidgets import QAbstractSpinBox
+    from neural_style.qt import QtWidgets
+    QAbstractSpinBox = QtWidgets.QAbstractSpinBox
     widget = dialog.findChild(QAbstractSpinBox, name)
     return [widget.minimum(), widget.maximum(), widget.toolTip(), widget.specialValueText()]
 
@@ -58,7 +60,8 @@ class Driver:
         wait_for(lambda: top_widget("neural_style_dialog"), self.inspect, "dialog", timeout=30)
 
     def inspect(self, dialog):
-        from PyQt5.QtWidgets import QComboBox, QPushButton, QToolButton
+        from neural_style.qt import QtWidgets
+        QComboBox, QPushButton, QToolButton = QtWidgets.QComboBox, QtWidgets.QPushButton, QtWidgets.QToolButton
         preset = dialog.findChild(QComboBox, "preset")
         RESULT["preset"] = {"current": preset.currentData(), "items": [preset.itemData(i) for i in range(preset.count())],
                             "hint": dialog.preset_hint.text()}
@@ -84,7 +87,8 @@ class Driver:
         self.stylize(dialog)
 
     def stylize(self, dialog):
-        from PyQt5.QtWidgets import QPushButton
+        from neural_style.qt import QtWidgets
+        QPushButton = QtWidgets.QPushButton
         dialog.findChild(QPushButton, "stylize").click()
         wait_for(lambda: self.plugin().run is not None and self.plugin().run.state not in ("idle", "running")
                  and self.plugin().run, self.run_done, f"run {len(self.runs) + 1}", timeout=CONFIG["timeout"])
@@ -110,7 +114,8 @@ class Driver:
         self.k.action("neural_style_transfer").trigger()
 
         def start(dialog):
-            from PyQt5.QtWidgets import QPushButton
+            from neural_style.qt import QtWidgets
+            QPushButton = QtWidgets.QPushButton
             dialog.fields["steps"].setValue(300)
             dialog.findChild(QPushButton, "stylize").click()
             wait_for(lambda: self.plugin().run is not None and self.plugin().run.progress.bar.value() >= 1

@@ -12,8 +12,10 @@ import sys
 import time
 
 from krita import Krita
-from PyQt5.QtCore import QTimer
-from PyQt5.QtWidgets import QApplication
+from neural_style.qt import QtCore
+QTimer = QtCore.QTimer
+from neural_style.qt import QtWidgets
+QApplication = QtWidgets.QApplication
 
 from nst_driver_harness import CONFIG, RESULT, boot, fail, finish, log, top_widget, wait_for  # copied beside this plugin (support.install_driver)
 
@@ -60,7 +62,8 @@ class Driver:
 
     def no_document_message(self, action):
         """With no document open the action explains itself in a message box."""
-        from PyQt5.QtWidgets import QMessageBox
+        from neural_style.qt import QtWidgets
+        QMessageBox = QtWidgets.QMessageBox
         RESULT["no_document"] = None
 
         def close_box():
@@ -88,7 +91,8 @@ class Driver:
         wait_for(lambda: top_widget("neural_style_dialog"), self.fill_dialog, "style dialog", timeout=30)
 
     def fill_dialog(self, dialog):
-        from PyQt5.QtWidgets import QComboBox, QPushButton, QSpinBox, QToolButton
+        from neural_style.qt import QtWidgets
+        QComboBox, QPushButton, QSpinBox, QToolButton = QtWidgets.QComboBox, QtWidgets.QPushButton, QtWidgets.QSpinBox, QtWidgets.QToolButton
         dialog.set_style_file(CONFIG["style"])
         preset = dialog.findChild(QComboBox, "preset")
         dialog.findChild(QToolButton, "advanced_toggle").setChecked(True)
@@ -233,7 +237,8 @@ class Driver:
 
     # 7. a layer in another colour space than the image: still exactly one undo step
     def other_depth_undo(self):
-        from PyQt5.QtCore import QByteArray
+        from neural_style.qt import QtCore
+        QByteArray = QtCore.QByteArray
         from neural_style.api import stylize_layers
         deep = self.doc.createNode("deep", "paintlayer")
         self.doc.rootNode().addChildNode(deep, None)  # undo step: add layer

@@ -11,8 +11,10 @@ left mask and None for the rest → one new layer → edit_undo → write JSON �
 import sys
 
 from krita import Krita, Selection
-from PyQt5.QtCore import QByteArray, QTimer
-from PyQt5.QtWidgets import QApplication
+from neural_style.qt import QtCore
+QByteArray, QTimer = QtCore.QByteArray, QtCore.QTimer
+from neural_style.qt import QtWidgets
+QApplication = QtWidgets.QApplication
 
 from nst_driver_harness import CONFIG, RESULT, boot, fail, finish, log, top_widget, wait_for  # copied beside this plugin (support.install_driver)
 
@@ -65,7 +67,8 @@ class Driver:
         wait_for(lambda: top_widget("neural_style_dialog"), self.fill_dialog, "style dialog", timeout=30)
 
     def fill_dialog(self, dialog):
-        from PyQt5.QtWidgets import QComboBox, QPushButton, QSpinBox
+        from neural_style.qt import QtWidgets
+        QComboBox, QPushButton, QSpinBox = QtWidgets.QComboBox, QtWidgets.QPushButton, QtWidgets.QSpinBox
         dialog.set_style_file(CONFIG["style"])
         dialog.set_second_style_file(CONFIG["second_style"])
         mode = dialog.findChild(QComboBox, "regions_mode")
