@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from . import inputs, machine
+from .quality import REFERENCES, STANDARD
 from .report import Report, fmt, write_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,12 +52,16 @@ def parse(argv=None) -> argparse.Namespace:
                       help="Krita at canvas scale (bench/canvas.py): in-Krita vs CLI time, a 2468×1714 layer")
     mode.add_argument("--quality", action="store_true",
                       help="the default preset against the paper's converged result on every photo × painting pair")
-    parser.add_argument("--quality-size", type=int, default=512, help="--quality: working size in px")
-    parser.add_argument("--reference-steps", type=int, default=1000, help="--quality: steps of the paper reference")
-    parser.add_argument("--pairs", type=int, default=None,
-                        help="--quality: only N pairs (the first max(photos, paintings) use each image once)")
+    mode.add_argument("--sweep", action="store_true",
+                      help="the paper preset across α/β 1e-5…1e-2 (bench/sweep.py): docs/paper_sweep.jpg")
+    parser.add_argument("--sweep-size", type=int, default=256, help="--sweep: working size in px")
+    parser.add_argument("--quality-size", type=int, default=STANDARD["size"], help="--quality: working size in px")
+    parser.add_argument("--reference-steps", type=int, default=STANDARD["reference_steps"],
+                        help="--quality: steps of the paper reference")
+    parser.add_argument("--pairs", type=int, default=STANDARD["pairs"],
+                        help="--quality: the first N pairs (the first max(photos, paintings) use each image once; 0 = all)")
     parser.add_argument("--quality-preset", default="balanced", help="--quality: the preset judged")
-    parser.add_argument("--reference", default="paper-balance", choices=["paper-balance", "paper", "paper-1e-4"],
+    parser.add_argument("--reference", default="paper", choices=list(REFERENCES),
                         help="--quality: the reference (bench/quality.py REFERENCES)")
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "nst-bench" / "quality"),
                         help="--quality: folder keeping references (reused) and outputs")
@@ -106,6 +111,8 @@ def main(argv=None) -> int:
         return _quality_main(args, argv)
     if args.regions:
         return _regions_main(args, argv)
+    if args.sweep:
+        return _sweep_main(args, argv)
     if args.canvas:
         return _canvas_main(args, argv)
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
@@ -200,6 +207,18 @@ def _quality_main(args, argv) -> int:
                 args.reference)
     report.line(f"Benchmark wall time: {time.perf_counter() - started:.0f} s.")
     _write_block(report, out, QUALITY_BEGIN, QUALITY_END, "Quality (measured)")
+    return 0
+
+
+def _sweep_main(args, argv) -> int:
+    from nst_core.config import PRESETS
+
+    from . import sweep
+
+    report, out = _block_report(argv), _block_out(args)
+    sheet = ROOT / "docs" / "paper_sweep.jpg" if out is not None else Path(args.cache) / "paper_sweep.jpg"
+    sweep.run(report, args.sweep_size, args.steps or PRESETS["paper"].steps, Path(args.cache) / "sweep", sheet)
+    _write_block(report, out, sweep.SWEEP_BEGIN, sweep.SWEEP_END, "The paper's α/β sweep (measured)")
     return 0
 
 

@@ -78,3 +78,34 @@ def palette_distance(a: Any, b: Any) -> float:
         sorted_projections.append(np.stack([np.interp(quantiles, positions, projected[:, k])
                                             for k in range(PALETTE_DIRECTIONS)], axis=1))
     return float(np.abs(sorted_projections[0] - sorted_projections[1]).mean())
+
+
+#: the forms measure: both pictures shrunk to this width, their luminance edges blurred by this σ (px)
+EDGE_WIDTH, EDGE_SIGMA = 64, 1.5
+
+
+def _edges(image: Any, size: Tuple[int, int]) -> np.ndarray:
+    from PIL import Image
+
+    rgb = images.to_float_image(image, "image")[0]
+    grey = Image.fromarray(np.round(np.clip(rgb, 0, 1) @ [255 * 0.299, 255 * 0.587, 255 * 0.114]).astype(np.uint8))
+    small = np.asarray(grey.resize(size, Image.LANCZOS), dtype=np.float64)
+    gy, gx = np.gradient(small)
+    magnitude = np.hypot(gx, gy)
+    taps = np.arange(-4 * EDGE_SIGMA, 4 * EDGE_SIGMA + 1)
+    kernel = np.exp(-taps ** 2 / (2 * EDGE_SIGMA ** 2))
+    kernel /= kernel.sum()
+    for axis in (0, 1):
+        magnitude = np.apply_along_axis(np.convolve, axis, magnitude, kernel, mode="same")
+    return magnitude
+
+
+def edge_correlation(a: Any, b: Any) -> float:
+    """How much of ``b``'s forms ``a`` keeps: the correlation of their luminance edges at 64 px wide,
+    blurred (σ 1.5 px). A photo against itself 1.0, against a painting about 0.05–0.2; well-known
+    Gatys results against their photo about 0.5–0.7."""
+    width, height = images.to_float_image(a, "image")[0].shape[1::-1]
+    size = (EDGE_WIDTH, max(1, round(EDGE_WIDTH * height / width)))
+    ea, eb = (_edges(x, size) for x in (a, b))
+    ea, eb = ea - ea.mean(), eb - eb.mean()
+    return float((ea * eb).sum() / np.sqrt((ea ** 2).sum() * (eb ** 2).sum()))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .config import DEFAULT_PRESET, FINISH_AT_CONTENT, INIT_CHOICES, PRESET_HINTS, PRESETS  # torch-free
+from .config import DEFAULT_PRESET, FINISH_AT_CONTENT, INIT_CHOICES, PRESET_HINTS, PRESETS, PRINTED_SUMS  # torch-free
 from .errors import Cancelled, NSTError
 
 MAX_SEED = 2**32 - 1
@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tv-weight", type=_number, help="total-variation (smoothness) weight")
     parser.add_argument("--palette-weight", type=_number, help="weight of the palette term (0 = Gram matrices only)")
     parser.add_argument("--style-blend", type=_number, nargs="+", metavar="W", help="one weight per style image")
+    parser.add_argument("--printed-sums", action="store_true",
+                        help="the losses exactly as printed in the paper (½Σ content, E_l with 4N²M²); on the "
+                             "normalised network these leave the photo nearly unstyled (see README)")
     parser.add_argument("--init", help=f"start from: {', '.join(INIT_CHOICES)}, or an image FILE")
     parser.add_argument("--optimizer", choices=["lbfgs", "adam"])
     parser.add_argument("--pooling", choices=["avg", "max"])
@@ -126,6 +129,8 @@ def config_from_args(args: argparse.Namespace):
     if args.preset not in PRESETS:
         raise _UsageError(f"argument --preset: invalid choice: '{args.preset}' (choose from {', '.join(PRESETS)})")
     overrides = {name: getattr(args, name) for name in _OVERRIDES if getattr(args, name) is not None}
+    if args.printed_sums:
+        overrides.update(PRINTED_SUMS)
     if overrides.get("finish_size") == "content":
         overrides["finish_size"] = FINISH_AT_CONTENT
     overrides["output_size"] = "working"  # --size N means an N px picture, as in neural-style

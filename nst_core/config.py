@@ -1,12 +1,14 @@
 """Settings of a run and the named presets, each declared once here.
 
-``paper`` reproduces Gatys, Ecker & Bethge (2015) exactly: the normalised VGG19
-(nst_core/normalise.py), white-noise start, average pooling, content at conv4_2, style at
-conv1_1…conv5_1 with w_l = 1/5, α/β = 10⁻³ (``paper-1e-4``: 10⁻⁴), the paper's sums,
-L-BFGS, one scale. ``fast``, ``balanced`` (the default, equal to ``StyleConfig()``) and
-``quality`` are built on the same network for artists; their departures from the paper
-are listed where they are declared (``_DECLARED``). The CLI's choices and help and the
-Krita dialog's preset list and hints all read ``PRESETS`` and ``PRESET_HINTS``.
+``paper`` is Gatys, Ecker & Bethge (2015): the normalised VGG19 (nst_core/normalise.py),
+white-noise start, average pooling, content at conv4_2, style at conv1_1…conv5_1 with
+w_l = 1/5, α/β = 10⁻³ (``paper-1e-4``: 10⁻⁴), L-BFGS, one scale — with one departure, in
+how the two losses are normalised (``PAPER_LOSSES`` below says which and why; the
+printed sums stay reachable as ``PRINTED_SUMS``, CLI ``--printed-sums``). ``fast``,
+``balanced`` (the default, equal to ``StyleConfig()``) and ``quality`` are built on the same
+network for artists; their departures from the paper are listed where they are declared
+(``_DECLARED``). The CLI's choices and help and the Krita dialog's preset list and hints all
+read ``PRESETS`` and ``PRESET_HINTS``.
 
 Layer names follow the paper. The paper's "conv4_2" responses are the rectified ones
 (Caffe's ReLU runs in place), so the presets read the ``relu`` outputs.
@@ -21,6 +23,22 @@ from .architecture import check_layers
 
 PAPER_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 PAPER_CONTENT_LAYERS = ("relu4_2",)
+#: StyleConfig.style_reduction: E_l as printed (a sum over the filters), or its mean over them (nst_core/losses.py)
+STYLE_REDUCTIONS = ("printed", "per-filter")
+#: the losses exactly as the paper prints them (CLI --printed-sums); the paper presets depart from them
+PRINTED_SUMS = {"content_reduction": "sum", "style_reduction": "printed"}
+#: The paper presets' one departure from the printed formulas, and why. Printed: L_content = ½ Σ (F − P)²
+#: and E_l = Σ (G − A)² / (4 N_l² M_l²). On the normalised network (mean activation 1) the content
+#: gradient per feature is (F − P) ~ 1 while E_l's is ~ 1/(N_l M_l) (tens of thousands to millions of
+#: times smaller), so with the printed sums α/β = 10⁻³ and 10⁻⁴ both return the photo under coloured
+#: noise (measured: judged style 1.1× the photo's own). Here the content term is the mean over its
+#: N·M features (½ Σ / (N M)) and E_l the mean over the layer's N_l filters (÷ N_l more), which puts
+#: the style gradient per feature at 1/128–1/512 of the content's per unit weight: at 10⁻³ the style
+#: leads, at 10⁻⁴ it dominates, 10⁻⁵ is nearly texture and 10⁻² nearly the photo, as in the paper's
+#: Figure 3 (docs/paper_sweep.jpg), at every image size (both terms are means). The authors' released
+#: code (mean content, Gram entries' mean with layer weights 1/N_l²) is ÷ N_l/4 weaker still in the
+#: style term: measured from white noise, 10⁻³ there is the photo with a texture (edge correlation 0.93).
+PAPER_LOSSES = {"content_reduction": "mean", "style_reduction": "per-filter"}
 #: start images by name: white noise (the paper), the photo, the photo recoloured to the painting's palette
 INIT_CHOICES = ("noise", "content", "recoloured")
 #: ``finish_size`` that means "the content's own size" (every finish size is capped at the content's)
@@ -61,7 +79,9 @@ class StyleConfig:
     content_layers: Sequence[str] = PAPER_CONTENT_LAYERS
     style_layers: Sequence[str] = PAPER_STYLE_LAYERS
     style_layer_weights: Optional[Sequence[float]] = None  #: None = equal, summing to 1
-    content_reduction: str = "mean"  #: "sum" as in the paper, or "mean" (size-independent)
+    content_reduction: str = "mean"  #: "sum" as printed in the paper, or "mean" (size-independent)
+    #: "printed" E_l as in the paper, or "per-filter": its mean over the layer's filters (losses.py)
+    style_reduction: str = "printed"
     style_blend: Optional[Sequence[float]] = None  #: weights of several styles; None = equal
     style_scale: float = 1.0  #: style image's long side relative to the working size
     preserve_colors: Optional[str] = None  #: None, "luminance" or "histogram"
@@ -181,6 +201,8 @@ class StyleConfig:
         need(self.preserve_colors in (None, "luminance", "histogram"),
              f"Unknown colour preservation '{self.preserve_colors}': use luminance or histogram.")
         need(self.content_reduction in ("sum", "mean"), f"Unknown content reduction '{self.content_reduction}': use sum or mean.")
+        need(self.style_reduction in STYLE_REDUCTIONS,
+             f"Unknown style reduction '{self.style_reduction}': use {' or '.join(STYLE_REDUCTIONS)}.")
         need(self.precision in ("fp32", "bf16"), f"Unknown precision '{self.precision}': use fp32 or bf16.")
         need(0.05 <= self.step_ratio <= 1.0, f"Step ratio {self.step_ratio} is out of range: use 0.05 to 1.")
         need(self.tile_size == 0 or 64 <= int(self.tile_size) <= 16384,
@@ -223,7 +245,7 @@ _DECLARED = {
                  StyleConfig()),
     "quality": ("finer brushwork: 1024 px, 4 scales, more steps (several times balanced's time)",
                 StyleConfig(preset="quality", size=1024, steps=60, scales=4, step_ratio=0.6)),
-    "paper": ("Gatys et al. 2015 exactly: white noise, α/β = 10⁻³, one scale, 500 steps (slow)",
+    "paper": ("Gatys et al. 2015: white noise, α/β = 10⁻³, one scale, 500 steps (slow)",
               StyleConfig(
                   preset="paper",
                   size=512,
@@ -241,12 +263,12 @@ _DECLARED = {
                   content_layers=PAPER_CONTENT_LAYERS,
                   style_layers=PAPER_STYLE_LAYERS,
                   style_layer_weights=(0.2, 0.2, 0.2, 0.2, 0.2),
-                  content_reduction="sum",
+                  **PAPER_LOSSES,  # the one departure (PAPER_LOSSES says why)
                   tv_weight=0.0,
                   precision="fp32",
               )),
 }
-_DECLARED["paper-1e-4"] = ("Gatys et al. 2015 exactly, with the paper's stronger style: α/β = 10⁻⁴",
+_DECLARED["paper-1e-4"] = ("Gatys et al. 2015 with the paper's stronger style: α/β = 10⁻⁴",
                            replace(_DECLARED["paper"][1], preset="paper-1e-4", style_weight=1e4))
 
 PRESETS = {name: config for name, (_, config) in _DECLARED.items()}

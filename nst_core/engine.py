@@ -126,10 +126,11 @@ class _Objective:
             image.new_zeros((), dtype=torch.float32),
         )
         if self.regions is not None:
-            s_loss = self.regions.style(feats, self.layer_weights)
+            s_loss = self.regions.style(feats, self.layer_weights, self.config.style_reduction)
         else:
             s_loss = sum(
-                self.layer_weights[name] * style_layer_loss(feats[name], self.style_targets.grams[name])
+                self.layer_weights[name] * style_layer_loss(feats[name], self.style_targets.grams[name],
+                                                            self.config.style_reduction)
                 for name in self.config.style_layers
             )
         rest = self.config.style_weight * s_loss

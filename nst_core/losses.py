@@ -8,7 +8,11 @@ F is an N_l × M_l matrix (filters × positions). E_l is computed in the equival
 Σ (G/M − A/M)² / (4 N²), which lets the style image have another size than the image
 being optimised: its Gram matrix per position, A/M_a, is what the target stores.
 ``reduction="mean"`` divides the content loss by its element count so that its weight
-means the same at every image size (used by the artist presets, not by ``paper``).
+means the same at every image size.
+
+``style_reduction="per-filter"`` averages E_l over the layer's N_l filters instead of summing
+them: Σ (G/M − A/M)² / (4 N³). The ``paper`` presets use it with the mean content term (why:
+config.py, where they are declared).
 """
 from __future__ import annotations
 
@@ -36,11 +40,18 @@ def content_loss(features: torch.Tensor, target: torch.Tensor, reduction: str = 
     return 0.5 * total
 
 
-def style_layer_loss(features: torch.Tensor, target_gram_per_position: torch.Tensor) -> torch.Tensor:
-    """E_l = Σ (G − A)² / (4 N² M²), with A given per position (A/M)."""
-    channels = features.shape[1]
+def gram_difference_loss(diff: torch.Tensor, channels: int, reduction: str = "printed") -> torch.Tensor:
+    """E_l from the per-position Gram difference G/M − A/M of a layer with ``channels`` filters:
+    Σ diff² / (4 N²) as printed, or that over N more ("per-filter", the module's docstring)."""
+    divisor = 4.0 * channels * channels * (1 if reduction == "printed" else channels)
+    return diff.pow(2).sum() / divisor
+
+
+def style_layer_loss(features: torch.Tensor, target_gram_per_position: torch.Tensor,
+                     reduction: str = "printed") -> torch.Tensor:
+    """E_l = Σ (G − A)² / (4 N² M²), with A given per position (A/M); or the per-filter form."""
     diff = gram_per_position(features) - target_gram_per_position
-    return diff.pow(2).sum() / (4.0 * channels * channels)
+    return gram_difference_loss(diff, features.shape[1], reduction)
 
 
 def coarse_anchor(image: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:

@@ -35,7 +35,7 @@ from . import images, tiling
 from .architecture import LAYER_INDEX, LAYER_NAMES
 from .colors import _sqrt_and_inverse_sqrt
 from .errors import BadConfig, BadImage
-from .losses import _at_least_fp32, palette_directions
+from .losses import _at_least_fp32, gram_difference_loss, palette_directions
 
 #: mask values below this count as "not here" (a region that weighs less is skipped)
 EMPTY = 1e-4
@@ -349,7 +349,7 @@ class RegionLoss:
             self._layers.update(propagate(self.masks, layers))
         return self._layers
 
-    def style(self, feats: dict, layer_weights: dict) -> torch.Tensor:
+    def style(self, feats: dict, layer_weights: dict, reduction: str = "printed") -> torch.Tensor:
         """Σ_regions Σ_l w_l · share · E_l(guided G, the region's A).
 
         Departure from the paper: each region's term is weighted by its share of the image
@@ -367,7 +367,7 @@ class RegionLoss:
                     continue
                 feature = feats[name]
                 diff = guided_gram(feature, mask) - grams[name]
-                term = weight * share * diff.pow(2).sum() / (4.0 * feature.shape[1] ** 2)
+                term = weight * share * gram_difference_loss(diff, feature.shape[1], reduction)
                 total = term if total is None else total + term
         if total is None:
             return next(iter(feats.values())).new_zeros((), dtype=torch.float32)

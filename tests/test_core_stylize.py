@@ -67,7 +67,8 @@ def test_paper_presets_are_the_papers_method(name, ratio):
     assert paper.layer_weights() == pytest.approx([0.2] * 5)
     assert paper.content_weight / paper.style_weight == pytest.approx(ratio)
     assert (paper.init, paper.pooling, paper.pool_rescale, paper.first_padding) == ("noise", "avg", False, "zeros")
-    assert (paper.content_reduction, paper.scales, paper.tv_weight, paper.palette_weight) == ("sum", 1, 0.0, 0.0)
+    assert (paper.content_reduction, paper.style_reduction) == ("mean", "per-filter")  # config.PAPER_LOSSES
+    assert (paper.scales, paper.tv_weight, paper.palette_weight) == (1, 0.0, 0.0)
     assert paper.normalise and paper.optimizer == "lbfgs"
 
 
