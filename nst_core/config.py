@@ -15,7 +15,7 @@ Layer names follow the paper. The paper's "conv4_2" responses are the rectified 
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Optional, Sequence
 
 from .errors import BadConfig
@@ -114,9 +114,6 @@ class StyleConfig:
         config = replace(PRESETS[name], **overrides)
         config.validate()
         return config
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     def layer_weights(self) -> list:
         """Style layer weights w_l, normalised to sum to 1 (the paper's 1/5 each by default)."""

@@ -34,15 +34,13 @@ from .config import StyleConfig
 from .device import available_device
 from .errors import BadConfig, BadImage, Cancelled, OutOfMemory
 from .lbfgs import ImageLBFGS
-from .losses import (coarse_anchor, content_loss, gram_per_position, palette_directions, palette_loss, palette_quantiles,
+from .losses import (PALETTE_DIRECTIONS, coarse_anchor, content_loss, gram_per_position, palette_directions, palette_loss, palette_quantiles,
                      style_layer_loss, total_variation)
 from .result import Progress, StyleResult
 from .vgg import build_features
 from .weights import find_weights, load_weights
 
 CancelFlag = Union[None, Callable[[], bool], Any]
-#: random RGB directions of the sliced-Wasserstein palette term
-PALETTE_DIRECTIONS = 32
 ProgressCallback = Optional[Callable[[Progress], None]]
 
 
@@ -432,7 +430,7 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
             gamma = None
             if refining and isinstance(optimizer, ImageLBFGS) and bool(optimizer.have_history):
                 # a refining level has only a few steps, so its first must count: the history cannot be
-                # resized, but its curvature scale carries over as it is (rescaled by the pixel count it
+                # resized, but its curvature scale carries over as it is (copied: rescaling it by the pixel count
                 # overshot: the first step raised the loss tenfold, measured on coffee × starry_night)
                 gamma = optimizer.gamma
             optimizer = ImageLBFGS(new_image, history_size=history, gamma=gamma)

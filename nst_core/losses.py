@@ -70,6 +70,10 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     return dx.pow(2).mean() + dy.pow(2).mean()
 
 
+#: random RGB directions of the sliced-Wasserstein palette term
+PALETTE_DIRECTIONS = 32
+
+
 def palette_directions(count: int, device="cpu") -> torch.Tensor:
     """3 × count fixed unit directions in RGB space (the same every run, so L-BFGS sees one objective)."""
     generator = torch.Generator().manual_seed(1234)

@@ -32,10 +32,10 @@ import torch
 import torch.nn.functional as F
 
 from . import images, tiling
-from .architecture import LAYER_INDEX, LAYER_NAMES
+from .tiling import propagate  # noqa: F401 (re-exported: masks through the network)
 from .colors import _sqrt_and_inverse_sqrt
 from .errors import BadConfig, BadImage
-from .losses import _at_least_fp32, gram_difference_loss, palette_directions
+from .losses import PALETTE_DIRECTIONS, _at_least_fp32, gram_difference_loss, palette_directions
 
 #: mask values below this count as "not here" (a region that weighs less is skipped)
 EMPTY = 1e-4
@@ -99,27 +99,6 @@ def resize_mask(mask: Any, size: Sequence[int], device="cpu") -> torch.Tensor:
         shrinking = size[0] < tensor.shape[-2] or size[1] < tensor.shape[-1]
         tensor = F.interpolate(tensor, size=size, mode="bilinear", align_corners=False, antialias=shrinking)
     return tensor.clamp(0.0, 1.0)
-
-
-def propagate(mask: torch.Tensor, layers: Sequence[str]) -> dict:
-    """``mask`` (B×1×H×W at the network's input size) at each of ``layers``' resolutions.
-
-    Walks VGG19's layer table: convolutions (3×3, padding 1) and ReLUs keep the size, each
-    pool halves it, so the mask is pooled exactly where the features are and its cells line
-    up with theirs. Departure from the paper (which also offers eroding masks through the
-    convolutions' receptive fields): always 2×2 *average* pooling (ceil mode, as the
-    network's pools), also for max-pooling networks, so a soft mask stays soft and weights
-    add up across regions.
-    """
-    wanted = set(layers)
-    out = {}
-    current = mask
-    for name in LAYER_NAMES[: max(LAYER_INDEX[n] for n in wanted) + 1]:
-        if name.startswith("pool"):
-            current = F.avg_pool2d(current, 2, ceil_mode=True)
-        if name in wanted:
-            out[name] = current
-    return out
 
 
 # ---------------------------------------------------------------------------- guided Gram matrices
@@ -312,7 +291,6 @@ class Plan:
                  for r in self.regions]
         directions, tables = None, [None] * len(self.regions)
         if config.palette_weight > 0:
-            from .engine import PALETTE_DIRECTIONS
 
             directions = palette_directions(PALETTE_DIRECTIONS, device)
             arrays = [images.to_numpy(s) for s in styles]

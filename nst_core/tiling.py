@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 
 from .architecture import LAYER_INDEX, LAYER_NAMES
 from .schedule import ALIGN, _floor_align, needs_tiling, spans  # noqa: F401 (re-exported: the tile layout is planned there)
@@ -99,8 +100,6 @@ def tiled_gram(model, image: torch.Tensor, layers: Sequence[str], tile: int, hal
     sums: Dict[str, torch.Tensor] = {}
     counts = {name: 0 for name in layers}
     if weights is not None:
-        from .regions import propagate  # regions imports this module: import where used
-
         pooled = propagate(weights, layers)
     for r0 in range(0, height, core):
         r1 = min(height, r0 + core)
@@ -125,6 +124,27 @@ def tiled_gram(model, image: torch.Tensor, layers: Sequence[str], tile: int, hal
     return {name: sums[name] / max(counts[name], 1e-4) for name in layers}
 
 
+def propagate(mask: torch.Tensor, layers: Sequence[str]) -> dict:
+    """``mask`` (B×1×H×W at the network's input size) at each of ``layers``' resolutions.
+
+    Walks VGG19's layer table: convolutions (3×3, padding 1) and ReLUs keep the size, each
+    pool halves it, so the mask is pooled exactly where the features are and its cells line
+    up with theirs. Departure from the paper (which also offers eroding masks through the
+    convolutions' receptive fields): always 2×2 *average* pooling (ceil mode, as the
+    network's pools), also for max-pooling networks, so a soft mask stays soft and weights
+    add up across regions.
+    """
+    wanted = set(layers)
+    out = {}
+    current = mask
+    for name in LAYER_NAMES[: max(LAYER_INDEX[n] for n in wanted) + 1]:
+        if name.startswith("pool"):
+            current = F.avg_pool2d(current, 2, ceil_mode=True)
+        if name in wanted:
+            out[name] = current
+    return out
+
+
 class TiledObjective:
     """The loss and its image gradient for one scale, evaluated tile by tile.
 
@@ -141,7 +161,6 @@ class TiledObjective:
         self.sum_content = content_reduction == "sum"
         self.content_scale = (height * width) / pixels  # sum-reduced content is counted once per pixel
         self.objectives = [make_objective(content[..., t.rows, t.cols], t) for t in self.tiles]
-        self.largest_tile = max((t.rows.stop - t.rows.start, t.cols.stop - t.cols.start) for t in self.tiles)
 
     def __len__(self) -> int:
         return len(self.tiles)
