@@ -4,10 +4,12 @@ From the same white noise, each ratio of 10⁻⁵ … 10⁻² styles the photo w
 preset's settings (config.PAPER_LOSSES); every output is judged as the quality benchmark
 judges (bench/judge.py) plus how much of the photo's forms it keeps (edge correlation), and
 a contact sheet (photo, painting, then one picture a ratio; one row a pair) goes to
-docs/paper_sweep.jpg, shown in the README beside the presets table.
+docs/paper_sweep.jpg, shown in the README beside the presets table. Each picture is kept
+in the cache folder with its time, so a run cut short loses only the picture under way.
 """
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -45,11 +47,13 @@ def run(report, size: int, steps: int, work: Path, sheet: Path, seed: int = 0) -
         for ratio in RATIOS:
             config = StyleConfig.from_preset("paper", size=size, steps=steps, seed=seed, style_weight=1.0 / ratio,
                                              output_size="working")
-            started = time.perf_counter()
-            result = stylize(str(content), str(style), config)
-            seconds = time.perf_counter() - started
-            out = work / f"sweep_{photo.stem}_{painting.stem}_{size}_{steps}_{ratio:g}.png"
-            result.to_pil().save(out)
+            out = work / f"sweep_{photo.stem}_{painting.stem}_{size}_{steps}_{ratio:g}_{seed}.png"
+            timing = out.with_suffix(".json")
+            if not timing.exists():  # kept: a later run (or one cut short) reuses each finished picture
+                started = time.perf_counter()
+                stylize(str(content), str(style), config).to_pil().save(out)
+                timing.write_text(json.dumps({"seconds": time.perf_counter() - started}))
+            seconds = json.loads(timing.read_text())["seconds"]
             c, s = judge(out)
             rows.append([f"{photo.stem}×{painting.stem}", f"{ratio:g}", f"{s:.3g}", f"{c:.3g}",
                          f"{palette_distance(out, style):.3f}", f"{edge_correlation(out, content):.2f}",
