@@ -17,7 +17,7 @@ from typing import Any, Tuple
 import numpy as np
 import torch
 
-from nst_core import images, normalise
+from nst_core import colors, images, normalise
 from nst_core.config import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
 from nst_core.losses import content_loss, gram_per_position, style_layer_loss
 from nst_core.vgg import VGGFeatures
@@ -88,7 +88,7 @@ def _edges(image: Any, size: Tuple[int, int]) -> np.ndarray:
     from PIL import Image
 
     rgb = images.to_float_image(image, "image")[0]
-    grey = Image.fromarray(np.round(np.clip(rgb, 0, 1) @ [255 * 0.299, 255 * 0.587, 255 * 0.114]).astype(np.uint8))
+    grey = Image.fromarray(np.round(np.clip(rgb, 0, 1) @ (255 * np.asarray(colors.LUMA))).astype(np.uint8))
     small = np.asarray(grey.resize(size, Image.LANCZOS), dtype=np.float64)
     gy, gx = np.gradient(small)
     magnitude = np.hypot(gx, gy)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Rec. 601 luma weights of R, G, B: the brightness every engine module means (YIQ's Y)
+LUMA = (0.299, 0.587, 0.114)
 _RGB_TO_YIQ = np.array(
-    [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]],
+    [LUMA, [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]],
     dtype=np.float64,
 )
 _YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ)

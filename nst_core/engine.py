@@ -241,10 +241,6 @@ def _initial_image(config: StyleConfig, content: torch.Tensor, generator: torch.
     return images.resize(images.to_tensor(rgb, content.device), tuple(content.shape[-2:]))
 
 
-#: Rec. 601 luma weights: the photo's detail is added as brightness, so the colours stay the painting's
-_LUMA = (0.299, 0.587, 0.114)
-
-
 def _with_photo_detail(upsampled: torch.Tensor, photo: torch.Tensor, coarse: tuple) -> torch.Tensor:
     """``upsampled`` plus the photo's brightness detail that the coarser level could not hold.
 
@@ -256,7 +252,7 @@ def _with_photo_detail(upsampled: torch.Tensor, photo: torch.Tensor, coarse: tup
     size = tuple(upsampled.shape[-2:])
     here = images.resize(photo, size)
     band = here - images.resize(images.resize(here, coarse), size)
-    weights = torch.tensor(_LUMA, device=band.device, dtype=band.dtype).view(1, 3, 1, 1)
+    weights = torch.tensor(colors.LUMA, device=band.device, dtype=band.dtype).view(1, 3, 1, 1)
     return (upsampled + (band * weights).sum(dim=1, keepdim=True)).clamp_(0, 1)
 
 

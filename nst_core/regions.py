@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from . import images, tiling
 from .tiling import propagate  # noqa: F401 (re-exported: masks through the network)
-from .colors import _sqrt_and_inverse_sqrt
+from .colors import LUMA, _sqrt_and_inverse_sqrt
 from .errors import BadConfig, BadImage
 from .losses import PALETTE_DIRECTIONS, _at_least_fp32, gram_difference_loss, palette_directions
 
@@ -42,7 +42,6 @@ EMPTY = 1e-4
 #: points of each painting region's palette quantile function kept per direction
 QUANTILES = 1024
 #: the luma weights (Rec. 601) used to read an RGB mask image as grey
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 # ---------------------------------------------------------------------------- reading masks
@@ -61,7 +60,7 @@ def load_mask(mask: Any, name: str = "mask") -> Optional[np.ndarray]:
         raise
     except (TypeError, ValueError) as exc:
         raise BadImage(f"The {name} could not be read ({exc}): give a greyscale image, white where the style goes.") from None
-    grey = rgb @ _LUMA
+    grey = rgb @ np.asarray(LUMA, dtype=np.float32)
     if alpha is not None:
         grey = grey * alpha
     return np.ascontiguousarray(np.clip(grey, 0.0, 1.0), dtype=np.float32)
