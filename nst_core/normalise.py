@@ -31,6 +31,7 @@ from typing import Callable, Dict, Iterable, Optional
 import torch
 
 from .architecture import CONV_NAMES
+from .vgg import VGGFeatures, apply  # noqa: F401 (apply: re-exported, the normalised weights)
 from .weights import VGGWeights
 
 FACTORS_FILE = Path(__file__).with_name("vgg19_caffe_norm.json")
@@ -59,8 +60,6 @@ def measure(weights: VGGWeights, rgbs: Iterable[torch.Tensor]) -> tuple:
     Each 1×3×H×W image in 0–1 counts by its number of positions ("over images and
     positions"), on the original network with max pooling.
     """
-    from .vgg import VGGFeatures
-
     model = VGGFeatures(weights, relu_name(CONV_NAMES[-1]), pooling="max", pool_rescale=False, first_padding="zeros")
     names = [relu_name(conv) for conv in CONV_NAMES]
     sums = {name: torch.zeros(weights.convs[conv][0].shape[0], dtype=torch.float64) for conv, name in zip(CONV_NAMES, names)}
@@ -73,26 +72,6 @@ def measure(weights: VGGWeights, rgbs: Iterable[torch.Tensor]) -> tuple:
                 positions[name] += feats[name].shape[-1] * feats[name].shape[-2]
     means = {conv: (sums[name] / positions[name]).float() for conv, name in zip(CONV_NAMES, names)}
     return means, {conv: positions[relu_name(conv)] for conv in CONV_NAMES}
-
-
-def apply(weights: VGGWeights, factors: Factors) -> dict:
-    """Conv weights of the normalised network: W'[o, i] = W[o, i] · m_prev[i] / m[o], b' = b / m."""
-    convs = {}
-    previous = None
-    for conv in CONV_NAMES:
-        weight, bias = weights.convs[conv]
-        mean = _safe(factors[conv])
-        scaled = weight / mean.view(-1, 1, 1, 1)
-        if previous is not None:
-            scaled = scaled * previous.view(1, -1, 1, 1)
-        convs[conv] = (scaled, bias / mean)
-        previous = mean
-    return convs
-
-
-def _safe(mean: torch.Tensor) -> torch.Tensor:
-    """A filter that never fires (mean 0) is left as it is: scaling it would change nothing."""
-    return torch.where(mean > 1e-12, mean, torch.ones_like(mean))
 
 
 _STORED: Dict[str, Optional[Factors]] = {}

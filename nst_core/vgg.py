@@ -30,9 +30,8 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from . import normalise  # noqa: E402
 from .errors import BadConfig  # noqa: E402
-from .architecture import LAYER_INDEX, LAYER_NAMES, check_layers, deepest  # noqa: E402,F401 (check_layers: re-exported)
+from .architecture import CONV_NAMES, LAYER_INDEX, LAYER_NAMES, check_layers, deepest  # noqa: E402,F401 (check_layers: re-exported)
 from .weights import VGGWeights  # noqa: E402
 
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
@@ -42,6 +41,28 @@ _IMAGENET_STD = (0.229, 0.224, 0.225)
 #: Average pooling of ReLU outputs is about half their max pooling; crowsonkb's
 #: style-transfer-pytorch multiplies by 2 so deeper layers keep their usual scale.
 AVG_POOL_RESCALE = 2.0
+
+
+def apply(weights: VGGWeights, factors: dict) -> dict:
+    """Conv weights of the paper's normalised network (``factors``: nst_core/normalise.py):
+    W'[o, i] = W[o, i] · m_prev[i] / m[o], b' = b / m."""
+    convs = {}
+    previous = None
+    for conv in CONV_NAMES:
+        weight, bias = weights.convs[conv]
+        mean = _safe(factors[conv])
+        scaled = weight / mean.view(-1, 1, 1, 1)
+        if previous is not None:
+            scaled = scaled * previous.view(1, -1, 1, 1)
+        convs[conv] = (scaled, bias / mean)
+        previous = mean
+    return convs
+
+
+def _safe(mean: torch.Tensor) -> torch.Tensor:
+    """A filter that never fires (mean 0) is left as it is: scaling it would change nothing."""
+    return torch.where(mean > 1e-12, mean, torch.ones_like(mean))
+
 
 
 class Preprocess(nn.Module):
@@ -170,7 +191,7 @@ class VGGFeatures(nn.Module):
         if first_padding not in ("zeros", "replicate"):
             raise BadConfig(f"Unknown padding '{first_padding}': use zeros or replicate.")
         self.preprocess = Preprocess(weights.source)
-        convs = normalise.apply(weights, factors) if factors is not None else weights.convs
+        convs = apply(weights, factors) if factors is not None else weights.convs
         self.names: list = []
         layers = []
         for name in LAYER_NAMES[: LAYER_INDEX[last_layer] + 1]:
