@@ -102,6 +102,84 @@ def remove_stale(now: Optional[float] = None) -> None:
 ProgressFn = Callable[[dict], None]
 
 
+def worker_env() -> dict:
+    """The engine's environment: GIMP's own Python settings removed, the plug-in folder on the path."""
+    env = dict(os.environ)
+    for key in ("PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV"):
+        env.pop(key, None)
+    env["PYTHONPATH"] = plugin_root()
+    env["PYTHONNOUSERSITE"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class Estimator:
+    """The dialog's helper process (``python -m gimp_plugin.worker --estimate``): :meth:`ask`
+    sends the current settings, ``on_answer`` gets each reply on GIMP's main loop (GLib), so
+    the dialog never waits for the engine. Ends when the dialog closes (:meth:`close`)."""
+
+    def __init__(self, python: str, on_answer: Callable[[dict], None]) -> None:
+        from gi.repository import GLib
+
+        self.on_answer = on_answer
+        self.serial = 0
+        self.buffer = b""
+        try:
+            self.process = subprocess.Popen([python, "-m", "gimp_plugin.worker", "--estimate"], stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=worker_env())
+        except OSError as error:
+            raise messages.engine_not_installed(f"cannot start {python}: {error.strerror or error}") from None
+        self.watch = GLib.io_add_watch(self.process.stdout.fileno(), GLib.PRIORITY_DEFAULT,
+                                       GLib.IOCondition.IN | GLib.IOCondition.HUP | GLib.IOCondition.ERR,
+                                       self._readable)
+
+    def ask(self, request: dict) -> int:
+        self.serial += 1
+        try:
+            self.process.stdin.write((json.dumps(dict(request, id=self.serial)) + "\n").encode("utf-8"))
+            self.process.stdin.flush()
+        except (OSError, ValueError):
+            pass  # it stopped: the answer says so through _readable
+        return self.serial
+
+    def _readable(self, fd, condition) -> bool:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            self.watch = None
+            self.on_answer({"event": "estimate", "id": self.serial, "text": "", "problem": None, "failed": "stopped"})
+            return False
+        self.buffer += data
+        *lines, self.buffer = self.buffer.split(b"\n")
+        for line in lines:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("event") == "estimate":
+                self.on_answer(event)
+        return True
+
+    def close(self) -> None:
+        from gi.repository import GLib
+
+        if self.watch:
+            GLib.source_remove(self.watch)
+            self.watch = None
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
 class Cancelled(Exception):
     """The run was cancelled; nothing was changed."""
 
@@ -112,12 +190,7 @@ def run_worker(python: str, request: dict, progress: Optional[ProgressFn] = None
 
     ``progress`` gets every progress event (dicts with job, jobs, step, total, elapsed).
     """
-    env = dict(os.environ)
-    for key in ("PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV"):
-        env.pop(key, None)
-    env["PYTHONPATH"] = plugin_root()
-    env["PYTHONNOUSERSITE"] = "1"
-    env["PYTHONUNBUFFERED"] = "1"
+    env = worker_env()
     log = open(log_path, "w", encoding="utf-8") if log_path else subprocess.DEVNULL
     try:
         try:

@@ -1,26 +1,45 @@
-"""The GIMP dialog: style file with a thumbnail, preset, detail, and the advanced settings.
+"""The GIMP dialog: style file with a thumbnail, preset, detail, the advanced settings, and
+the cost line — what the run will cost before the click.
 
 Built with ``GimpUi.ProcedureDialog`` from the procedure's arguments, so GIMP remembers
-the values between runs and shows them the GIMP way; only the thumbnail is hand-made.
+the values between runs and shows them the GIMP way; the painting chooser (with an image
+filter and a thumbnail) and the cost line are hand-made.
+
+The cost line is Krita's: the finished size and the time on this computer's device
+("600 × 400 px (the layer's own size) · about 1 min 30 s on the CPU"), planned by the
+engine exactly as the run will be (``worker --estimate``, through :class:`bridge.Estimator`,
+so GIMP's own Python needs no torch) and priced by a few seconds' measurement the first time
+(remembered in GIMP's folder, per device). A run over 10 minutes is called long (orange);
+anything the run would refuse — no painting, a painting that cannot be read, an indexed
+image, too little memory, the engine not set up — is said there in red, and OK is disabled.
+An indexed image is refused rather than converted: converting would change the painter's
+whole image (its palette), which a filter should not do behind their back.
 """
 from __future__ import annotations
+
+import os
 
 import gi
 
 gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
 gi.require_version("Gtk", "3.0")
-from gi.repository import GdkPixbuf, Gimp, GimpUi, GLib, Gtk  # noqa: E402
+from gi.repository import Gdk, GdkPixbuf, Gimp, GimpUi, GLib, Gtk  # noqa: E402
 
-from . import PROCEDURE, messages  # noqa: E402
-from .procedure import COLOUR_CHOICES, DETAIL_CHOICES, DEVICE_CHOICES  # noqa: E402
+from . import PROCEDURE, bridge, messages  # noqa: E402
+from .procedure import COLOUR_CHOICES, DETAIL_CHOICES, DEVICE_CHOICES, area_shapes, read_settings, trace  # noqa: E402
 
 THUMBNAIL = 160
 ADVANCED = ["steps", "size", "style-strength", "style-scale", "preserve-colors", "seed", "device"]
+#: what the painting chooser offers first (Pillow, which the engine reads with, opens all of these)
+IMAGE_PATTERNS = ("*.jpg", "*.jpeg", "*.png", "*.webp", "*.tif", "*.tiff", "*.bmp", "*.gif", "*.ppm", "*.tga")
+RED, ORANGE = "#c0392b", "#b9770e"
+#: the measured step costs (nst_core.calibrate), per device, kept between sessions
+COSTS_FILE = "neural-style-transfer-costs.json"
 
 
 def thumbnail(path):
-    """A GdkPixbuf of the style file, or None when it cannot be read."""
+    """A GdkPixbuf of the style file, or None when GIMP's image loaders cannot show it."""
     if not path:
         return None
     try:
@@ -29,8 +48,171 @@ def thumbnail(path):
         return None
 
 
-def build(procedure, config):
-    """The dialog, not yet shown."""
+def image_filter() -> Gtk.FileFilter:
+    images = Gtk.FileFilter()
+    images.set_name("Images")
+    images.add_pixbuf_formats()
+    for pattern in IMAGE_PATTERNS:
+        images.add_pattern(pattern)
+        images.add_pattern(pattern.upper())
+    return images
+
+
+def all_files() -> Gtk.FileFilter:
+    every = Gtk.FileFilter()
+    every.set_name("All files")
+    every.add_pattern("*")
+    return every
+
+
+class CostLine:
+    """The dialog's state: the painting chooser, thumbnail, cost line and OK's sensitivity."""
+
+    def __init__(self, dialog, config, image, drawables) -> None:
+        self.dialog, self.config = dialog, config
+        self.answer = None  # the estimator's last reply for the current request
+        self.asked = 0
+        self.pending = None
+        self.area_problem = None
+        self.shapes = []
+        if image is not None:
+            try:
+                self.shapes = area_shapes(image, drawables)
+            except messages.PluginError as error:
+                self.area_problem = str(error)
+        self.estimator = None
+        self.engine_problem = None
+        try:
+            self.estimator = bridge.Estimator(bridge.engine_python(), self._answered)
+        except messages.PluginError as error:
+            self.engine_problem = str(error)
+
+        self.chooser = Gtk.FileChooserButton(title="Choose the painting to take the style from",
+                                             action=Gtk.FileChooserAction.OPEN)
+        self.chooser.add_filter(image_filter())
+        self.chooser.add_filter(all_files())
+        self.chooser.connect("file-set", self._chosen)
+        label = Gtk.Label.new_with_mnemonic("Style _file")
+        label.set_mnemonic_widget(self.chooser)
+        self.preview = Gtk.Image()
+        self.caption = Gtk.Label()
+        self.caption.set_line_wrap(True)
+        self.caption.set_max_width_chars(48)
+        self.cost = Gtk.Label(xalign=0.0)
+        self.cost.set_line_wrap(True)
+        self.cost.set_max_width_chars(56)
+        self.cost.set_selectable(True)
+        row = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=8)
+        row.pack_start(label, False, False, 0)
+        row.pack_start(self.chooser, True, True, 0)
+        self.top = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=4)
+        self.top.set_border_width(12)
+        self.top.pack_start(row, False, False, 0)
+        self.top.pack_start(self.preview, False, False, 0)
+        self.top.pack_start(self.caption, False, False, 0)
+        self.bottom = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=4)
+        self.bottom.set_border_width(12)
+        self.bottom.pack_start(self.cost, False, False, 0)
+        config.connect("notify", self._changed)
+        self._style_changed()
+        self._ask()
+
+    # --- the painting ------------------------------------------------------------------
+    def style_path(self):
+        style = self.config.get_property("style-file")
+        return style.get_path() if style is not None else None
+
+    def _chosen(self, chooser) -> None:
+        self.config.set_property("style-file", chooser.get_file())
+
+    def _changed(self, _config, pspec) -> None:
+        if pspec.name == "style-file":
+            self._style_changed()
+        if self.pending is None:  # one request for a burst of changes (Reset changes them all)
+            self.pending = GLib.timeout_add(120, self._ask)
+
+    def _style_changed(self) -> None:
+        """The chooser, thumbnail and caption follow the setting — also after Reset."""
+        style = self.config.get_property("style-file")
+        shown = self.chooser.get_file()
+        if style is None:
+            self.chooser.unselect_all()
+        elif shown is None or not shown.equal(style):
+            self.chooser.set_file(style)
+        self.thumb = thumbnail(self.style_path())
+        if self.thumb is not None:
+            self.preview.set_from_pixbuf(self.thumb)
+        else:
+            self.preview.clear()
+        self.answer = None
+        self._show()
+
+    # --- the estimate --------------------------------------------------------------------
+    def _ask(self) -> bool:
+        self.pending = None
+        self.answer = None
+        if self.estimator is not None and self.style_path() and not self.area_problem:
+            settings = read_settings(self.config)
+            self.asked = self.estimator.ask({
+                "costs": os.path.join(Gimp.directory(), COSTS_FILE), "style": settings["style"],
+                "preset": settings["preset"], "options": settings["options"], "shapes": self.shapes})
+        self._show()
+        return False
+
+    def _answered(self, answer: dict) -> None:
+        if answer.get("id") != self.asked:
+            return  # a reply to settings since changed
+        self.answer = answer
+        self._show()
+
+    def problem(self):
+        """Why OK would fail, in the run's own words, or None."""
+        if self.engine_problem:
+            return self.engine_problem
+        if self.area_problem:
+            return self.area_problem
+        if not self.style_path():
+            return str(messages.no_style())
+        if self.answer is not None:
+            return self.answer.get("problem")
+        return None
+
+    def _show(self) -> None:
+        path, problem, answer = self.style_path(), self.problem(), self.answer
+        if not path:
+            caption = "Choose a painting to take the style from."
+        elif self.thumb is not None or (answer is not None and answer.get("problem")):
+            caption = ""  # the thumbnail shows it, or the red line says what is wrong
+        elif answer is None:
+            caption = "Checking the file…"
+        else:
+            caption = "No thumbnail: GIMP cannot show this file, but style transfer can read it."
+        self.caption.set_text(caption)
+        if problem:
+            text, colour = problem, RED
+        elif answer is None:
+            text, colour = ("Working out what the run will cost…" if self.estimator is not None else ""), None
+        else:
+            text, colour = answer.get("text") or "", (ORANGE if answer.get("long") else None)
+        escaped = GLib.markup_escape_text(text)
+        self.cost.set_markup(f'<span foreground="{colour}">{escaped}</span>' if colour else escaped)
+        self.dialog.set_response_sensitive(Gtk.ResponseType.OK, problem is None)
+        trace("dialog", style=path, caption=caption, cost=text, problem=problem, ok=problem is None,
+              seconds=(answer or {}).get("seconds"), size=(answer or {}).get("size"),
+              thumbnail=self.thumb is not None, measured=answer is not None and answer.get("seconds") is not None,
+              filters=[f.get_name() for f in self.chooser.list_filters()])
+
+    def close(self) -> None:
+        if self.pending is not None:
+            GLib.source_remove(self.pending)
+            self.pending = None
+        if self.estimator is not None:
+            self.estimator.close()
+            self.estimator = None
+
+
+def build(procedure, config, image=None, drawables=None):
+    """The dialog, not yet shown, and its cost line."""
     GimpUi.init(PROCEDURE)
     dialog = GimpUi.ProcedureDialog(procedure=procedure, config=config, title=messages.TITLE)
     for name, choices in (("preserve-colors", COLOUR_CHOICES), ("device", DEVICE_CHOICES), ("detail", DETAIL_CHOICES)):
@@ -39,46 +221,36 @@ def build(procedure, config):
     dialog.fill_box("advanced-box", ADVANCED)
     dialog.fill_expander("advanced", "advanced-title", False, "advanced-box")
     dialog.fill(["preset", "detail", "advanced"])
-
-    # The style-file argument accepts any path (so a missing file gets our plain message
-    # instead of GIMP's calling error); the chooser itself is an "open a file" one.
-    chooser = GimpUi.FileChooser.new(Gimp.FileChooserAction.OPEN, "Style file",
-                                     "Choose the painting to take the style from",
-                                     config.get_property("style-file"))
-    chooser.connect("notify::file", lambda widget, _pspec: config.set_property("style-file", widget.get_property("file")))
-    preview = Gtk.Image()
-    caption = Gtk.Label()
-    box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=4)
-    box.set_border_width(12)
-    box.pack_start(chooser, False, False, 0)
-    box.pack_start(preview, False, False, 0)
-    box.pack_start(caption, False, False, 0)
-
-    def update(*_args):
-        style = config.get_property("style-file")
-        path = style.get_path() if style is not None else None
-        pixbuf = thumbnail(path)
-        if pixbuf is not None:
-            preview.set_from_pixbuf(pixbuf)
-            caption.set_text("")
-        else:
-            preview.clear()
-            caption.set_text("Choose a painting to take the style from." if not path else
-                             "This file cannot be shown; it may not be an image.")
-
-    config.connect("notify::style-file", update)
-    update()
+    cost = CostLine(dialog, config, image, drawables)
     content = dialog.get_content_area()
-    content.pack_start(box, False, False, 0)
-    content.reorder_child(box, 0)
-    box.show_all()
-    return dialog
+    content.pack_start(cost.top, False, False, 0)
+    content.reorder_child(cost.top, 0)
+    content.pack_end(cost.bottom, False, False, 0)
+    cost.top.show_all()
+    cost.bottom.show_all()
+    cost._show()  # OK's sensitivity once the buttons exist
+    trace("mnemonics", keys=mnemonics(dialog))
+    return dialog, cost
 
 
-def show(procedure, config) -> bool:
+def mnemonics(widget) -> list:
+    """[label, key] of every mnemonic in ``widget`` (labels and buttons; for tests: no key twice)."""
+    found = []
+    if isinstance(widget, Gtk.Label):
+        key = widget.get_mnemonic_keyval()
+        if key != Gdk.KEY_VoidSymbol:
+            found.append([widget.get_label(), Gdk.keyval_name(Gdk.keyval_to_lower(key))])
+    if isinstance(widget, Gtk.Container):
+        for child in widget.get_children():
+            found.extend(mnemonics(child))
+    return found
+
+
+def show(procedure, config, image=None, drawables=None) -> bool:
     """Run the dialog; True when the painter pressed OK."""
-    dialog = build(procedure, config)
+    dialog, cost = build(procedure, config, image, drawables)
     try:
         return bool(dialog.run())
     finally:
+        cost.close()
         dialog.destroy()

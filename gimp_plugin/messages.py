@@ -6,6 +6,29 @@ such sentences and are passed through unchanged by the worker.
 from __future__ import annotations
 
 TITLE = "Neural Style Transfer"
+#: said after Cancel (in the progress window and GIMP's progress text), as Krita says it
+CANCELLED = "Cancelled — nothing in the image was changed."
+NBSP = "\u00a0"  #: keeps "1 min 05 s" on one line
+
+
+def format_seconds(seconds) -> str:
+    """"45 s", "1 min 05 s", "12 min", "2 h 05 min" (no breaks inside); "estimating…" for None.
+
+    The same words as the Krita dialog's cost line (plugin/cost.py); kept here because the GIMP
+    side runs on GIMP's own Python, which cannot import the Krita plugin.
+    """
+    if seconds is None:
+        return "estimating…"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        text = f"{max(1, seconds)} s"
+    elif seconds < 600:
+        text = "{} min {:02d} s".format(*divmod(seconds, 60))
+    elif seconds < 3600:
+        text = f"{round(seconds / 60)} min"
+    else:
+        text = "{} h {:02d} min".format(*divmod(seconds // 60, 60))
+    return text.replace(" ", NBSP)
 
 
 class PluginError(Exception):
@@ -23,6 +46,12 @@ def style_file_missing(path: str) -> PluginError:
 def indexed_image() -> PluginError:
     return PluginError("The image is indexed (a palette image), which style transfer cannot read: "
                        "convert it with Image ▸ Mode ▸ RGB and try again.")
+
+
+def style_unreadable(path: str) -> PluginError:
+    """The painting cannot be decoded (said before the click when the engine cannot be asked)."""
+    return PluginError(f"The style image '{path}' could not be read: it is not an image, or not in a format "
+                       "that can be read. Use a PNG, JPEG or other common image file.")
 
 
 def no_layer() -> PluginError:

@@ -121,9 +121,16 @@ def new_layer(image, name: str, rect: Rect, rgba: bytes):
     return layer
 
 
-def insert_above(image, source, layer) -> None:
-    """Add ``layer`` directly above ``source``, in the same group."""
+def insert_above(image, source, layer, earlier=lambda name: False) -> None:
+    """Add ``layer`` above ``source`` in the same group — and above the layers directly on top
+    of it whose name ``earlier(name)`` accepts (earlier results of the same source, which would
+    otherwise hide the new one), as Krita does."""
     if not source.is_valid() or source.get_image() != image:
         raise messages.layer_gone(source.get_name() if source.is_valid() else "?")
-    image.insert_layer(layer, source.get_parent(), image.get_item_position(source))
+    parent = source.get_parent()
+    siblings = parent.get_children() if parent is not None else image.get_layers()  # top first
+    position = image.get_item_position(source)
+    while position > 0 and earlier(siblings[position - 1].get_name()):
+        position -= 1
+    image.insert_layer(layer, parent, position)
     layer.update(0, 0, layer.get_width(), layer.get_height())

@@ -2,14 +2,17 @@
 
 Filters ▸ Artistic ▸ Neural Style Transfer… works on the selected layers: each one's
 area (cut to the selection's bounding box) goes to the engine worker, and every result
-becomes a new layer directly above its source, all inside one undo group. Nothing is
+becomes a new layer above its source (and above that source's earlier results, so the
+newest is the one seen), all inside one undo group. Nothing is
 written to the image before every result is back, so a cancelled or failed run leaves
 the image exactly as it was.
 """
 from __future__ import annotations
 
 import os
+import re
 import sys
+import threading
 
 import gi
 
@@ -29,9 +32,43 @@ PRESET_LABELS = {name: f"{name.capitalize()} — {hint}" for name, hint in PRESE
 RW = GObject.ParamFlags.READWRITE
 
 
+RESULT_PREFIX = "Styled – "
+#: an earlier result's name after the prefix: "<layer> (<styles>)", maybe with GIMP's " #1"
+_EARLIER = re.compile(r"^(?P<layer>.*) \((?P<styles>[^()]*)\)(?: #\d+)?$")
+
+
 def result_name(layer_name: str, style_label: str) -> str:
-    """The new layer's name, as in Krita."""
-    return f"Styled – {layer_name} ({style_label})"
+    """The new layer's name, as in Krita: ``Styled – <layer> (<style>)``. Styling a result
+    again names both paintings — ``Styled – <layer> (<first>, then <second>)`` — never
+    ``Styled – Styled – …``."""
+    if layer_name.startswith(RESULT_PREFIX):
+        rest = layer_name[len(RESULT_PREFIX):]
+        earlier = _EARLIER.match(rest)
+        if earlier:
+            return f"{RESULT_PREFIX}{earlier['layer']} ({earlier['styles']}, then {style_label})"
+        return f"{RESULT_PREFIX}{rest} ({style_label})"
+    return f"{RESULT_PREFIX}{layer_name} ({style_label})"
+
+
+def is_result_of(name: str, source_name: str) -> bool:
+    """``name`` is that of a result of the layer called ``source_name`` (any painting)."""
+    return name.startswith(result_name(source_name, "\0").split("\0")[0])
+
+
+def trace(event: str, **fields) -> None:
+    """For tests: what the painter reads (dialog, progress), appended as JSON lines to the
+    file ``NST_GIMP_TRACE`` names (set through GIMP's environ folder); nothing otherwise."""
+    path = os.environ.get("NST_GIMP_TRACE")
+    if not path:
+        return
+    import json
+    import time
+
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"event": event, "time": time.time(), **fields}) + "\n")
+    except OSError:
+        pass
 
 
 def _choice(entries):
@@ -41,27 +78,39 @@ def _choice(entries):
     return choice
 
 
+#: What a 0 in Steps or Working size means, in the label itself (not only its tooltip).
+PRESETS_OWN = "0 = the preset's"
+
+
 def add_arguments(procedure) -> None:
-    """PDB arguments (style-file, preset, steps, size, seed) and dialog-only ones."""
+    """PDB arguments (style-file, preset, steps, size, seed) and dialog-only ones.
+
+    Mnemonics are unique in the dialog, whose own buttons take _Help, _Reset, _Cancel and _OK
+    (and GIMP's settings menu _Save Settings): f (Style file), p, i (Detail), e (Steps), z, d (Seed),
+    n (Style strength), a, u (Colours), v (Device); the buttons and menus take h, r, c, o, s, l, i, f
+    (Help, Reset, Cancel, OK, Save Settings, Load Saved Settings, Reset to Initial Values / Factory Defaults,
+    which live in their own menu).
+    """
     procedure.add_file_argument("style-file", "Style _file", "The painting whose style is applied",
                                 Gimp.FileChooserAction.ANY, True, None, RW)
     procedure.add_choice_argument("preset", "_Preset", ", ".join(PRESETS),
                                   _choice([(p, PRESET_LABELS[p]) for p in PRESETS]), DEFAULT_PRESET, RW)
-    procedure.add_int_argument("steps", "_Steps", "Optimisation steps (0 = the preset's)", 0, 5000, 0, RW)
-    procedure.add_int_argument("size", "Working si_ze", "Long side in px the engine works at (0 = the preset's)",
-                               0, 16384, 0, RW)
-    procedure.add_int_argument("seed", "S_eed", "The same seed gives the same picture", 0, 2**31 - 1, 0, RW)
-    procedure.add_double_aux_argument("style-strength", "Style s_trength",
+    procedure.add_int_argument("steps", f"St_eps ({PRESETS_OWN})", "Optimisation steps (0 = the preset's)",
+                               0, 5000, 0, RW)
+    procedure.add_int_argument("size", f"Working si_ze, px ({PRESETS_OWN})",
+                               "Long side in px the engine works at (0 = the preset's)", 0, 16384, 0, RW)
+    procedure.add_int_argument("seed", "See_d", "The same seed gives the same picture", 0, 2**31 - 1, 0, RW)
+    procedure.add_double_aux_argument("style-strength", "Style stre_ngth",
                                       "Multiplies the preset's style weight", 0.05, 20.0, 1.0, RW)
     procedure.add_double_aux_argument("style-scale", "Style sc_ale",
                                       "Size of the painting's brush strokes relative to the working size",
                                       0.25, 4.0, 1.0, RW)
     # int, not choice, aux arguments: GIMP 3.0.4's plug-in crashes on choice aux arguments
-    procedure.add_int_aux_argument("preserve-colors", "_Colours", "; ".join(
+    procedure.add_int_aux_argument("preserve-colors", "Colo_urs", "; ".join(
         f"{i} = {label}" for i, (_, label) in enumerate(COLOUR_CHOICES)), 0, len(COLOUR_CHOICES) - 1, 0, RW)
-    procedure.add_int_aux_argument("detail", "De_tail", "; ".join(
+    procedure.add_int_aux_argument("detail", "Deta_il", "; ".join(
         f"{i} = {label}" for i, (_, label) in enumerate(DETAIL_CHOICES)), 0, len(DETAIL_CHOICES) - 1, 0, RW)
-    procedure.add_int_aux_argument("device", "_Device", "; ".join(
+    procedure.add_int_aux_argument("device", "De_vice", "; ".join(
         f"{i} = {label}" for i, (_, label) in enumerate(DEVICE_CHOICES)), 0, len(DEVICE_CHOICES) - 1, 0, RW)
 
 
@@ -95,29 +144,91 @@ def style_path(path) -> str:
     return path
 
 
-class Progress:
-    """GIMP's progress bar, one bar over all layers."""
+def area_shapes(image, drawables) -> list:
+    """What the dialog's cost line plans for: each selected layer's area (cut to the selection),
+    as the run will read it; PluginError (in plain words) for what the run would refuse."""
+    pixels.check_image(image)
+    layers = list(drawables or [])
+    if not layers:
+        raise messages.no_layer()
+    shapes = []
+    selected = pixels.selection_rect(image) is not None
+    for drawable in layers:
+        if not isinstance(drawable, Gimp.Layer):
+            raise messages.not_a_layer(drawable.get_name())
+        rect = pixels.work_rect(image, drawable)
+        shapes.append({"height": rect.height, "width": rect.width, "selection": selected})
+    return shapes
 
-    def __init__(self, names) -> None:
+
+class Progress:
+    """GIMP's progress bar (and the progress window, when there is one), one bar over all
+    layers: the share of the work done, the step and the time left."""
+
+    def __init__(self, names, window=None) -> None:
         self.names = list(names)
+        self.window = window
+        self.last = None
         Gimp.progress_init("Neural Style Transfer: starting the engine…")
+        if window is not None:
+            window.set_text("Starting the style-transfer engine…")
 
     def __call__(self, event: dict) -> None:
         kind = event.get("event")
         if kind == "ready":
-            Gimp.progress_set_text(f"Neural Style Transfer on the {event.get('device', 'cpu').upper()}…")
+            text = f"Neural Style Transfer on the {event.get('device', 'cpu').upper()}: preparing the painting…"
+            Gimp.progress_set_text(text)
+            if self.window is not None:
+                self.window.set_text(text, flush=False)
             return
         if kind != "progress":
             return
+        self.last = event
         index, count = event["job"], event["jobs"]
         step, total = event["step"], max(1, event["total"])
         name = self.names[index] if index < len(self.names) else ""
         which = f" ({index + 1}/{count})" if count > 1 else ""
-        Gimp.progress_set_text(f"Styling '{name}'{which}: step {step} of {total}")
-        Gimp.progress_update(min(1.0, (index + step / total) / count))
+        remaining = event.get("remaining")
+        left = f" — about {messages.format_seconds(remaining)} left" if remaining is not None else ""
+        text = f"Styling '{name}'{which}: step {step} of {total}{left}"
+        fraction = min(1.0, (index + float(event.get("fraction", step / total))) / count)
+        Gimp.progress_set_text(text)
+        Gimp.progress_update(fraction)
+        trace("progress", text=text, fraction=fraction, step=step, total=total, size=event.get("size"),
+              finish=event.get("finish"), remaining=remaining, elapsed=event.get("elapsed"),
+              preview=bool(event.get("preview")))
+        if self.window is not None:
+            self.window.progress(text, fraction, event.get("preview"))
 
 
-def style_drawables(image, drawables, settings: dict) -> list:
+def _run_worker(python, request, progress, window, log) -> None:
+    """Run the worker; with a progress window, inside a GLib main loop (so the window and its
+    Cancel stay live) with the events handed to this thread, where GIMP may be called."""
+    if window is None:
+        bridge.run_worker(python, request, progress, log_path=log)
+        return
+    loop = GLib.MainLoop()
+    outcome = {}
+
+    def deliver(event):
+        progress(event)
+        return False
+
+    def work():
+        try:
+            bridge.run_worker(python, request, lambda event: GLib.idle_add(deliver, event),
+                              window.cancel_requested.is_set, log_path=log)
+        except BaseException as error:  # noqa: BLE001 — re-raised on GIMP's thread
+            outcome["error"] = error
+        GLib.idle_add(loop.quit)
+
+    threading.Thread(target=work, daemon=True).start()
+    loop.run()
+    if "error" in outcome:
+        raise outcome["error"]
+
+
+def style_drawables(image, drawables, settings: dict, window=None) -> list:
     """Style each selected layer; returns the new layers (added in one undo group)."""
     pixels.check_image(image)
     layers = list(drawables or [])
@@ -141,12 +252,13 @@ def style_drawables(image, drawables, settings: dict) -> list:
             if mask is not None and not pixels.any_visible(rgba, mask):
                 raise messages.selection_misses(layer.get_name())
             prepared.append((layer, rect, work.add(rgba, mask, rect.width, rect.height)))
-        request = {"style": style, "preset": settings.get("preset"), "options": settings.get("options", {}),
+        options = dict(settings.get("options", {}), preview=window is not None)
+        request = {"style": style, "preset": settings.get("preset"), "options": options,
                    "workdir": work.path, "jobs": [job.as_dict() for _, _, job in prepared]}
-        progress = Progress(layer.get_name() for layer, _, _ in prepared)
+        progress = Progress((layer.get_name() for layer, _, _ in prepared), window)
         log = os.path.join(work.path, "worker.log")
         try:
-            bridge.run_worker(python, request, progress, log_path=log)
+            _run_worker(python, request, progress, window, log)
         except messages.PluginError as error:
             detail = _last_line(log)
             if "stopped unexpectedly" in str(error) and detail:
@@ -162,12 +274,14 @@ def style_drawables(image, drawables, settings: dict) -> list:
         try:
             for layer, rect, rgba in results:
                 new = pixels.new_layer(image, result_name(layer.get_name(), label), rect, rgba)
-                pixels.insert_above(image, layer, new)
+                source_name = layer.get_name()
+                pixels.insert_above(image, layer, new, lambda name: is_result_of(name, source_name))
                 added.append(new)
         finally:
             image.undo_group_end()
         Gimp.progress_update(1.0)
         Gimp.displays_flush()
+        trace("finished", size=(progress.last or {}).get("size"), names=[layer.get_name() for layer in added])
         return added
     finally:
         work.close()
@@ -189,21 +303,34 @@ def failure(procedure, message: str):
 
 def run(procedure, run_mode, image, drawables, config, data):
     """The procedure's body: dialog (interactive), then styling; never a traceback."""
+    window = None
     try:
         if run_mode == Gimp.RunMode.INTERACTIVE:
-            from . import dialog
+            from . import dialog, progress
 
-            if not dialog.show(procedure, config):
+            if not dialog.show(procedure, config, image, drawables):
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-        style_drawables(image, drawables, read_settings(config))
+            window = progress.Window()
+        style_drawables(image, drawables, read_settings(config), window)
+        if window is not None:
+            window.destroy()
     except bridge.Cancelled:
+        Gimp.progress_set_text(messages.CANCELLED)
+        trace("cancelled", text=messages.CANCELLED)
+        if window is not None:
+            window.finish(messages.CANCELLED)  # says so, until the painter closes it
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
     except messages.PluginError as error:
+        trace("error", text=str(error))
+        if window is not None:
+            window.destroy()
         return failure(procedure, str(error))
     except Exception as error:  # noqa: BLE001 — one line for the painter, the traceback to stderr
         import traceback
 
         traceback.print_exc()
+        if window is not None:
+            window.destroy()
         return failure(procedure, str(messages.unexpected(error)))
     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
 
@@ -229,7 +356,7 @@ class NeuralStyleTransfer(Gimp.PlugIn):
             "Re-paint layers in the style of a painting",
             "Each selected layer (its selected part, if there is a selection) is re-painted in the style "
             "of the style file by a neural network (Gatys et al. 2015); the result is a new layer above "
-            "it, in one undo step. The source layer is never changed.", name)
+            "it (and above its earlier results), in one undo step. The source layer is never changed.", name)
         procedure.set_attribution("Neural Style Transfer project", "Neural Style Transfer project", "2025")
         return procedure
 

@@ -10,7 +10,16 @@ float32 selection strength. Each ``output`` gets H×W×4 float32: the styled col
 the source's alpha times the selection. Progress and the outcome are JSON lines on
 stdout (``ready``, ``progress``, ``done``, ``finished`` / ``cancelled`` / ``error``).
 A ``cancel`` line on stdin, or stdin closing (GIMP ended the plug-in), stops within one
-optimisation step; after stdin closes the worker also removes ``workdir``.
+optimisation step; after stdin closes the worker also removes ``workdir``. Progress events
+carry the share of the run's work done (``fraction``), the seconds left (``remaining``) and,
+every few steps, a small ``preview`` (raw 8-bit RGB in ``workdir``).
+
+``python -m gimp_plugin.worker --estimate`` is the dialog's helper: it answers each JSON
+line (the style, settings and the selected layers' areas) with the cost line the dialog shows
+before the click — the finished size and the time, from the same plan the run makes
+(:func:`job_config`, ``nst_core.schedule``) priced by this machine's measured step cost
+(``nst_core.calibrate``, kept in a JSON file the GIMP side names), and any refusal the run
+would end in (an unreadable painting, too little memory).
 """
 from __future__ import annotations
 
@@ -83,6 +92,8 @@ def build_config(nst_core, preset: str, options: dict):
         overrides["preserve_colors"] = None if colours == "none" else colours
     if options.get("device"):
         overrides["device"] = options["device"]
+    if options.get("preview"):
+        overrides["preview_every"] = PREVIEW_EVERY
     detail = options.get("detail") or DETAIL_CHOICES[0][0]
     if detail not in dict(DETAIL_CHOICES):
         raise nst_core.BadConfig(f"Unknown detail '{detail}': use {' or '.join(dict(DETAIL_CHOICES))}.")
@@ -96,6 +107,35 @@ def build_config(nst_core, preset: str, options: dict):
     return config
 
 
+def padded(height: int, width: int) -> tuple:
+    """The area the engine works on: a tiny layer or selection is padded to MIN_SIDE."""
+    return max(MIN_SIDE, int(height)), max(MIN_SIDE, int(width))
+
+
+def job_config(nst_core, config, hw: tuple, style_hw: tuple, device: str):
+    """The settings one area is styled with — what the run uses and what the dialog's cost line
+    plans for, so the two never disagree: the working size capped to what the area can use
+    (``nst_core.limits.working_size_cap``), and a finish at the layer's own size lowered to
+    what the free memory of ``device`` holds (``nst_core.memory.largest_finish``)."""
+    from nst_core.limits import working_size_cap
+    from nst_core.memory import largest_finish
+
+    cap = working_size_cap(*hw)
+    if config.size and int(config.size) > cap:
+        config = dataclasses.replace(config, size=cap)
+    if config.finish_size:  # a layer too big for the free memory is finished as large as fits, then scaled
+        config = dataclasses.replace(config, finish_size=largest_finish(hw, [style_hw], config, device))
+    return config
+
+
+def style_size(style: str) -> tuple:
+    """(height, width) of the painting from its header (BadImage in plain words if unreadable)."""
+    from nst_core.limits import image_file_size
+
+    width, height = image_file_size(style, "style image")
+    return height, width
+
+
 def style_one(np, nst_core, job: dict, style: str, config, progress, cancel) -> None:
     """Style one layer's area and write its result layer's pixels."""
     pixels = np.load(job["input"])
@@ -104,23 +144,63 @@ def style_one(np, nst_core, job: dict, style: str, config, progress, cancel) -> 
     alpha = np.clip(pixels[:, :, 3], 0.0, 1.0)
     if job.get("mask"):
         alpha = alpha * np.clip(np.load(job["mask"]), 0.0, 1.0)
-    pad_y, pad_x = max(0, MIN_SIDE - height), max(0, MIN_SIDE - width)
-    if pad_y or pad_x:  # a tiny layer or selection: repeat its edges, crop after
-        rgb = np.pad(rgb, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
-    if config.finish_size:  # a layer too big for the free memory is finished as large as fits, then scaled
-        from nst_core.limits import image_file_size
-        from nst_core.memory import largest_finish
-
-        style_w, style_h = image_file_size(style, "style image")
-        finish = largest_finish(rgb.shape[:2], [(style_h, style_w)], config, nst_core.available_device(config.device))
-        config = dataclasses.replace(config, finish_size=finish)
+    hw = padded(height, width)
+    if hw != (height, width):  # a tiny layer or selection: repeat its edges, crop after
+        rgb = np.pad(rgb, ((0, hw[0] - height), (0, hw[1] - width), (0, 0)), mode="edge")
+    config = job_config(nst_core, config, hw, style_size(style), nst_core.available_device(config.device))
     result = nst_core.stylize(np.ascontiguousarray(rgb, dtype=np.float32), style, config,
-                              progress=progress, cancel=cancel)
+                              progress=progress(config, hw), cancel=cancel)
     styled = np.clip(result.image[:height, :width, :3], 0.0, 1.0)
     out = np.concatenate([styled, alpha[:, :, None]], axis=2).astype("<f4")
     partial = job["output"] + ".part.npy"
     np.save(partial, np.ascontiguousarray(out))
     os.replace(partial, job["output"])
+
+
+#: a preview every this many steps (the engine copies the picture off the device for it)
+PREVIEW_EVERY = 5
+#: the preview's long side in px
+PREVIEW_SIDE = 256
+
+
+class Reporter:
+    """Turns the engine's progress into ``progress`` events: step, share of the work done (by
+    the run's plan, so coarse steps count little), seconds left, and a preview file now and then."""
+
+    def __init__(self, channel: Channel, index: int, jobs: int, workdir: str, started: float) -> None:
+        self.channel, self.index, self.jobs, self.workdir, self.started = channel, index, jobs, workdir, started
+        self.plan = None
+        self.size = None
+
+    def for_plan(self, config, hw):
+        from nst_core import schedule
+
+        self.plan = schedule.levels(hw, config)
+        self.size = list(self.plan[-1].size)
+        return self
+
+    def __call__(self, p) -> None:
+        from nst_core import schedule
+
+        fields = {"job": self.index, "jobs": self.jobs, "step": p.step, "total": p.total,
+                  "elapsed": round(time.monotonic() - self.started, 2), "size": list(p.size),
+                  "finish": self.size, "fraction": round(schedule.done_fraction(self.plan, p.step), 4),
+                  "remaining": None if p.remaining is None else round(p.remaining, 1)}
+        if p.preview is not None and self.workdir:
+            fields["preview"] = self.write_preview(p.preview)
+        self.channel.send("progress", **fields)
+
+    def write_preview(self, rgb) -> dict:
+        """The picture so far as raw 8-bit RGB (GdkPixbuf reads it without numpy or PIL)."""
+        from PIL import Image
+
+        image = Image.fromarray((rgb.clip(0, 1) * 255 + 0.5).astype("uint8"), "RGB")
+        image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.BILINEAR)
+        path = os.path.join(self.workdir, f"preview-{self.index}.rgb")
+        with open(path + ".part", "wb") as handle:
+            handle.write(image.tobytes())
+        os.replace(path + ".part", path)
+        return {"path": path, "width": image.width, "height": image.height}
 
 
 def run(request: dict, channel: Channel, watcher: StdinWatcher) -> tuple:
@@ -139,13 +219,8 @@ def run(request: dict, channel: Channel, watcher: StdinWatcher) -> tuple:
         for index, job in enumerate(jobs):
             if watcher.cancel.is_set():
                 raise nst_core.Cancelled()
-            started = time.monotonic()
-
-            def report(p, index=index, started=started):
-                channel.send("progress", job=index, jobs=len(jobs), step=p.step, total=p.total,
-                             elapsed=round(time.monotonic() - started, 2))
-
-            style_one(np, nst_core, job, request["style"], config, report, watcher.cancel)
+            reporter = Reporter(channel, index, len(jobs), request.get("workdir") or "", time.monotonic())
+            style_one(np, nst_core, job, request["style"], config, reporter.for_plan, watcher.cancel)
             channel.send("done", job=index)
     except nst_core.Cancelled:
         return "cancelled", {}
@@ -158,8 +233,203 @@ def run(request: dict, channel: Channel, watcher: StdinWatcher) -> tuple:
     return "finished", {}
 
 
+# --- the dialog's cost line (``--estimate``) -------------------------------------------
+
+#: a run longer than this is called long, and the line says what is quicker (as in Krita)
+LONG_RUN_SECONDS = 10 * 60
+#: what a run costs besides its steps that the start-up measurement does not see: reading and
+#: writing the layers, building the network, the painting's statistics at each level
+RUN_OVERHEAD = 1.0
+
+
+class Costs:
+    """Measured step costs per device (``nst_core.calibrate``) and the engine's start-up time,
+    kept in a JSON file between GIMP sessions: {device: {"per_pixel", "per_tile", "startup"}}."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+            self.known = {str(k): v for k, v in data.items() if isinstance(v, dict)
+                          and float(v.get("per_pixel", 0)) > 0 and float(v.get("per_tile", 0)) >= 0}
+        except (OSError, ValueError, TypeError, AttributeError):
+            self.known = {}
+
+    def rate(self, device: str):
+        from nst_core.schedule import Rate
+
+        measured = self.known.get(device)
+        if not measured:
+            return None, 0.0
+        return Rate(device, float(measured["per_pixel"]), float(measured["per_tile"])), float(measured.get("startup", 0))
+
+    def measure(self, nst_core, device: str, startup: float) -> None:
+        rate = nst_core.calibrate(device)
+        self.known[device] = {"per_pixel": rate.per_pixel, "per_tile": rate.per_tile, "startup": round(startup, 2)}
+        if self.path:
+            try:
+                os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+                with open(self.path + ".part", "w", encoding="utf-8") as handle:
+                    json.dump(self.known, handle)
+                os.replace(self.path + ".part", self.path)
+            except OSError:
+                pass  # only means measuring again next time
+
+
+_STYLES: dict = {}
+
+
+def checked_style(style) -> tuple:
+    """The painting's (height, width) after decoding it as the run will (so a damaged file is
+    refused in the dialog, not after the click); NSTError in plain words. Cached per file version."""
+    from nst_core import limits
+    from nst_core.errors import BadImage
+
+    if not style:
+        raise BadImage("No style image is chosen: pick a painting in 'Style file'.")
+    try:
+        stat = os.stat(style)
+    except OSError:
+        stat = None
+    key = (style, stat and stat.st_mtime_ns, stat and stat.st_size)
+    if key not in _STYLES:
+        try:
+            image = limits.open_image(style, "style image")
+            _STYLES[key] = (image.height, image.width)
+            image.close()
+        except BadImage as error:
+            _STYLES[key] = error
+    found = _STYLES[key]
+    if isinstance(found, Exception):
+        raise found
+    return found
+
+
+def device_label(nst_core, device: str) -> str:
+    return f"the {nst_core.device_name(device)}"
+
+
+def estimate(nst_core, request: dict, costs: Costs) -> dict:
+    """The cost line for ``request``: {"text", "problem", "long", "seconds", "size", "device"}.
+
+    ``size`` is the largest finished (width, height) over the areas (what the engine's last
+    level works at); ``seconds`` None while the device has not been measured yet.
+    """
+    from nst_core import memory, schedule
+
+    shapes = request.get("shapes") or []
+    try:
+        config = build_config(nst_core, request.get("preset"), request.get("options") or {})
+        config.validate()
+        style_hw = checked_style(request.get("style"))
+        if not shapes:
+            return {"text": "", "problem": None}
+        device = nst_core.available_device(config.device)
+        rate, startup = costs.rate(device)
+        total, largest, capped, plans = 0.0, None, False, []
+        for shape in shapes:
+            hw = padded(shape["height"], shape["width"])
+            job = job_config(nst_core, config, hw, style_hw, device)
+            memory.check(hw, [style_hw], job, device)
+            plan = schedule.levels(hw, job)
+            finest = plan[-1].size
+            capped = capped or (job.finish_size != config.finish_size and max(finest) < max(hw))
+            if largest is None or finest[0] * finest[1] > largest[0] * largest[1]:
+                largest = finest
+            if rate is not None:
+                total += schedule.seconds(plan, rate) + RUN_OVERHEAD
+            plans.append(plan)
+    except nst_core.NSTError as error:
+        return {"text": "", "problem": str(error)}
+    from gimp_plugin.messages import format_seconds
+
+    area = "selection" if any(shape.get("selection") for shape in shapes) else "layer"
+    height, width = largest
+    count = f"{len(shapes)} layers, up to " if len(shapes) > 1 else ""
+    if capped:
+        where = f", as large as the free memory allows, then scaled to the {area}"
+    elif max(largest) == max(max(s["height"], s["width"]) for s in shapes):
+        where = f" (the {area}'s own size)" if len(shapes) == 1 else ""
+    elif max(largest) > max(max(s["height"], s["width"]) for s in shapes):
+        where = f", then scaled down to the {area}"  # a small area at a larger working size
+    else:
+        where = f", then scaled to the {area}"
+    size_text = f"{count}{width} × {height} px{where}"
+    label = device_label(nst_core, device)
+    answer = {"size": [width, height], "device": device, "problem": None, "long": False, "seconds": None}
+    if rate is None:
+        answer["text"] = f"{size_text} · measuring how fast {label} is here…"
+        return answer
+    total += startup
+    text = f"{size_text} · about {format_seconds(total)} on {label}"
+    if total > LONG_RUN_SECONDS:
+        text += " — a long run: the Fast preset, a smaller working size or Detail ▸ Working size is quicker"
+    answer.update(text=text, seconds=round(total, 1), long=total > LONG_RUN_SECONDS)
+    return answer
+
+
+def serve_estimates(channel: Channel, stream) -> int:
+    """Answer the dialog's requests until stdin closes; the newest request wins (older ones
+    that arrive while one is being answered are skipped), and a device not measured yet is
+    measured once (a few seconds), after which the newest request is answered again."""
+    started = time.monotonic()
+    pending: list = []
+    arrived = threading.Condition()
+    closed = threading.Event()
+
+    def read() -> None:
+        for line in stream:
+            try:
+                request = json.loads(line)
+            except ValueError:
+                continue
+            with arrived:
+                pending[:] = [request]
+                arrived.notify()
+        closed.set()
+        with arrived:
+            arrived.notify()
+
+    threading.Thread(target=read, daemon=True).start()
+    import nst_core
+
+    costs, engine = None, None
+    while True:
+        with arrived:
+            while not pending and not closed.is_set():
+                arrived.wait()
+            if closed.is_set() and not pending:
+                return 0
+            request = pending.pop()
+        if costs is None:
+            costs = Costs(request.get("costs") or "")
+        try:
+            answer = estimate(nst_core, request, costs)
+            channel.send("estimate", id=request.get("id"), **answer)
+            device = answer.get("device")
+            if device and answer.get("seconds") is None and not answer.get("problem"):
+                if engine is None:  # what a run's fresh worker pays too: torch, the engine, the weights
+                    import nst_core.engine  # noqa: F401
+                    from nst_core.weights import find_weights, load_weights
+
+                    load_weights(find_weights())
+                    engine = time.monotonic() - started
+                costs.measure(nst_core, device, engine)
+                with arrived:
+                    if not pending:
+                        pending.append(request)
+        except Exception as error:  # noqa: BLE001 — an estimate is a nicety; the run reports its own errors
+            import traceback
+
+            traceback.print_exc()
+            channel.send("estimate", id=request.get("id"), text="", problem=None, failed=str(error)[:200])
+
+
 def main() -> int:
     channel = Channel()
+    if "--estimate" in sys.argv[1:]:
+        return serve_estimates(channel, sys.stdin)
     line = sys.stdin.readline()
     try:
         request = json.loads(line)

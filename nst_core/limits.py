@@ -58,9 +58,25 @@ def _check_path(path: Path, what: str) -> None:
         raise BadImage(f"'{path}' is a folder, not an image: give an image file.")
 
 
+def unreadable_reason(exc: BaseException) -> Tuple[str, str]:
+    """(what is wrong, what to do) for a file Pillow could not read, in a painter's words —
+    never the exception's class name."""
+    if isinstance(exc, UnidentifiedImageError):
+        return "it is not an image, or not in a format that can be read", "use a PNG, JPEG or other common image file"
+    if isinstance(exc, PermissionError):
+        return "you do not have permission to read it", "choose another file or change its permissions"
+    if isinstance(exc, Image.DecompressionBombError):
+        return "it claims a size too large to decode safely", "scale it down in an image editor or choose another file"
+    if isinstance(exc, OSError) and exc.errno is not None and exc.strerror:
+        return f"the system reports: {exc.strerror.lower()}", "copy it again or choose another file"
+    # truncated data, a broken header or chunk: Pillow's OSError, SyntaxError or ValueError
+    return ("the file is damaged or incomplete",
+            "open it in an image editor and save it again, or choose another file")
+
+
 def _unreadable(path: Path, exc: BaseException, what: str) -> BadImage:
-    return BadImage(f"The {what} '{path}' could not be read ({exc.__class__.__name__}): "
-                    "use a PNG, JPEG or other common image file.")
+    reason, fix = unreadable_reason(exc)
+    return BadImage(f"The {what} '{path}' could not be read: {reason}. {fix[0].upper()}{fix[1:]}.")
 
 
 def _open_header(path: Path, what: str) -> Image.Image:
