@@ -206,27 +206,63 @@ finish(out)
 
 
 def test_missing_style_file_and_indexed_image_get_one_plain_line(batch):
+    (batch.host / "letter.jpg").write_text("hello, I am a letter, not a painting")
+    whole = Path(STYLE).read_bytes()
+    (batch.host / "truncated.jpg").write_bytes(whole[: len(whole) // 3])
     data = batch.run(f"""
 image = load({PHOTO!r}, 48)
 layer = image.get_layers()[0]
 before = tree(image)
 missing = call(image, [layer], "/no/such/painting.jpg", steps=2, size=32)
 none = call(image, [layer], None, steps=2, size=32)
+letter = call(image, [layer], {batch.inside + '/letter.jpg'!r}, steps=2, size=32)
+truncated = call(image, [layer], {batch.inside + '/truncated.jpg'!r}, steps=2, size=32)
 after_missing = tree(image)
 image.convert_indexed(Gimp.ConvertDitherType.NONE, Gimp.ConvertPaletteType.GENERATE, 16, False, False, "")
 indexed_before = tree(image)
 indexed = call(image, [layer], {STYLE!r}, steps=2, size=32)
-finish(dict(before=before, missing=missing, none=none, after_missing=after_missing,
+finish(dict(before=before, missing=missing, none=none, letter=letter, truncated=truncated, after_missing=after_missing,
             indexed_before=indexed_before, indexed=indexed, indexed_after=tree(image)))
 """)
     assert data["missing"] == ["execution-error",
                                "The style image '/no/such/painting.jpg' does not exist: choose another file."]
     assert data["none"][0] == "execution-error" and data["none"][1].startswith("No style image is chosen")
+    for key, words in (("letter", "is not an image"), ("truncated", "damaged or incomplete")):
+        status, message = data[key]  # finding 3: what is wrong with the file, not an exception's name
+        assert status == "execution-error" and words in message and "\n" not in message, (key, message)
+        for technical in ("Error)", "(OSError)", "UnidentifiedImageError", "Traceback", "Exception"):
+            assert technical not in message, (key, message)
     assert data["after_missing"] == data["before"]
     status, message = data["indexed"]
     assert status == "execution-error"
     assert "indexed" in message and "Image ▸ Mode ▸ RGB" in message and "\n" not in message
     assert data["indexed_after"] == data["indexed_before"]
+
+
+def test_new_results_land_above_earlier_results_and_names_do_not_repeat(batch):
+    """Finding 11: a second result of a layer goes on top of its earlier results (where it is
+    seen, as in Krita), and styling results again names both paintings, not "Styled – Styled – …"."""
+    data = batch.run(f"""
+image = load({PHOTO!r}, 48)
+source = image.get_layers()[0]
+status, error = call(image, [source], {PAINTING!r}, steps=2, size=32, seed=1)
+first = tree(image)
+status2, error2 = call(image, [source], {STYLE!r}, steps=2, size=32, seed=1)
+second = tree(image)
+results = image.get_layers()[:2]
+status3, error3 = call(image, results, {STYLE!r}, steps=2, size=32, seed=1)
+finish(dict(status=[status, status2, status3], error=[error, error2, error3], first=first, second=second,
+            third=tree(image)))
+""")
+    assert data["status"] == ["success"] * 3, data["error"]
+    matisse = styled_name("Background", "woman-with-hat-matisse")
+    assert [layer["name"] for layer in data["first"]] == [matisse, "Background"]
+    assert [layer["name"] for layer in data["second"]] == [styled_name("Background"), matisse, "Background"]
+    assert data["second"][1:] == data["first"]
+    names = [layer["name"] for layer in data["third"]]
+    assert names == ["Styled – Background (starry_night, then starry_night)", styled_name("Background"),
+                     "Styled – Background (woman-with-hat-matisse, then starry_night)", matisse, "Background"]
+    assert not any("Styled – Styled" in name for name in names)
 
 
 # --- the GUI under Xvfb ----------------------------------------------------------------

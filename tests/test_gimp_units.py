@@ -118,6 +118,7 @@ def test_worker_reports_engine_problems_in_one_line(tmp_path):
     worker = Worker(tmp_path, str(tmp_path / "not-an-image.jpg"))
     event = worker.until("finished")
     assert event["event"] == "error" and "\n" not in event["message"] and "Traceback" not in event["message"]
+    assert "is not an image" in event["message"] and "Error" not in event["message"]  # issue 21, finding 3
     worker.process.wait(60)
 
 
@@ -151,3 +152,99 @@ def test_install_gimp_refuses_an_environment_without_torch(tmp_path):
     done = run_installer("--gimp", "--gimp-dir", str(tmp_path / "g"), "--link-env", str(env))
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "lacks torch" in done.stderr
     assert not (tmp_path / "g").exists()  # nothing written
+
+
+class Estimator:
+    """``python -m gimp_plugin.worker --estimate``, as the dialog runs it (bridge.Estimator)."""
+
+    def __init__(self, tmp_path: Path, env=None) -> None:
+        self.costs = tmp_path / "costs.json"
+        self.costs.write_text(json.dumps({"cpu": {"per_pixel": 2e-5, "per_tile": 0.3, "startup": 2.5}}))
+        self.process = subprocess.Popen([sys.executable, "-m", "gimp_plugin.worker", "--estimate"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                        text=True, env=dict(os.environ, PYTHONPATH=str(REPO), **(env or {})))
+        self.serial = 0
+
+    def ask(self, style, shapes, preset="fast", **options) -> dict:
+        self.serial += 1
+        options = {"steps": 0, "size": 0, "seed": 0, "style_strength": 1.0, "style_scale": 1.0,
+                   "preserve_colors": "none", "device": "cpu", "detail": "layer", **options}
+        self.process.stdin.write(json.dumps({"id": self.serial, "costs": str(self.costs), "style": str(style),
+                                             "preset": preset, "options": options, "shapes": shapes}) + "\n")
+        self.process.stdin.flush()
+        while True:
+            answer = json.loads(self.process.stdout.readline())
+            if answer.get("id") == self.serial:
+                return answer
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        assert self.process.wait(60) == 0
+
+
+def test_estimate_is_the_runs_plan_priced_by_the_measured_rate(tmp_path, style_path):
+    """The cost line's size is the engine's last level for the settings the run will use
+    (worker.job_config), its time the plan priced by the remembered rate plus the start-up."""
+    import nst_core
+    from nst_core import schedule
+
+    from gimp_plugin import worker
+
+    estimator = Estimator(tmp_path)
+    try:
+        whole = estimator.ask(style_path, [{"height": 400, "width": 600, "selection": False}])
+        working = estimator.ask(style_path, [{"height": 400, "width": 600, "selection": False}], detail="working")
+        patch = estimator.ask(style_path, [{"height": 90, "width": 120, "selection": True}])
+        two = estimator.ask(style_path, [{"height": 400, "width": 600}, {"height": 100, "width": 50}])
+        letter = tmp_path / "letter.png"
+        letter.write_text("not a painting")
+        bad = estimator.ask(letter, [{"height": 40, "width": 60}])
+    finally:
+        estimator.close()
+    rate = schedule.Rate("cpu", 2e-5, 0.3)
+    for answer, detail, hw in ((whole, "layer", (400, 600)), (working, "working", (400, 600))):
+        config = worker.build_config(nst_core, "fast", {"detail": detail, "device": "cpu"})
+        plan = schedule.levels(hw, worker.job_config(nst_core, config, hw, _style_hw(style_path), "cpu"))
+        assert answer["size"] == [plan[-1].size[1], plan[-1].size[0]]
+        assert answer["seconds"] == pytest.approx(schedule.seconds(plan, rate) + worker.RUN_OVERHEAD + 2.5, abs=0.1)
+        assert answer["problem"] is None and answer["text"].endswith("on the CPU")
+    assert whole["text"].startswith("600 × 400 px (the layer's own size) · about ")
+    assert working["text"].startswith("384 × 256 px, then scaled to the layer · about ")
+    assert patch["text"].startswith("384 × 288 px, then scaled down to the selection · about ")  # said before the click
+    assert two["text"].startswith("2 layers, up to 600 × 400 px · about ")
+    assert bad["problem"].startswith(f"The style image '{letter}' could not be read: it is not an image")
+    assert "Error" not in bad["problem"]
+
+
+def _style_hw(path):
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.height, image.width
+
+
+def test_estimate_refuses_what_memory_cannot_hold(tmp_path, style_path):
+    estimator = Estimator(tmp_path, env={"NST_MEMORY_LIMIT_MB": "300"})
+    try:
+        answer = estimator.ask(style_path, [{"height": 4000, "width": 6000}], detail="working", size=4096)
+    finally:
+        estimator.close()
+    assert answer["problem"].startswith("A working size of 4096 px needs about") and answer.get("seconds") is None
+
+
+def test_worker_progress_carries_work_done_time_left_and_a_preview(tmp_path, style_path):
+    worker = Worker(tmp_path, str(style_path), steps=12, preview=True)
+    events = []
+    while True:
+        event = worker.event()
+        events.append(event)
+        if event.get("event") in ("finished", "error", None):
+            break
+    assert events[-1]["event"] == "finished" and worker.process.wait(60) == 0
+    progress = [e for e in events if e["event"] == "progress"]
+    fractions = [e["fraction"] for e in progress]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    assert any(e["remaining"] is not None for e in progress)
+    assert progress[-1]["size"] == progress[-1]["finish"]
+    previews = [e["preview"] for e in progress if e.get("preview")]
+    assert previews and all(p["width"] <= 256 and p["height"] <= 256 for p in previews)
