@@ -24,7 +24,7 @@ import gi
 gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
 gi.require_version("Gtk", "3.0")
-from gi.repository import Gdk, GdkPixbuf, Gimp, GimpUi, GLib, Gtk  # noqa: E402
+from gi.repository import Gdk, GdkPixbuf, Gimp, GimpUi, Gio, GLib, Gtk  # noqa: E402
 
 from . import PROCEDURE, bridge, messages  # noqa: E402
 from .procedure import COLOUR_CHOICES, DETAIL_CHOICES, DEVICE_CHOICES, area_shapes, read_settings, trace  # noqa: E402
@@ -36,6 +36,35 @@ IMAGE_PATTERNS = ("*.jpg", "*.jpeg", "*.png", "*.webp", "*.tif", "*.tiff", "*.bm
 RED, ORANGE = "#c0392b", "#b9770e"
 #: the measured step costs (nst_core.calibrate), per device, kept between sessions
 COSTS_FILE = "neural-style-transfer-costs.json"
+#: the paintings of the last successful runs, newest first (a file that failed never gets in)
+RECENT_FILE = "neural-style-transfer-recent.json"
+RECENT_COUNT = 8
+
+
+def recent_paintings() -> list:
+    """The recent paintings that still exist, newest first."""
+    import json
+
+    try:
+        with open(os.path.join(Gimp.directory(), RECENT_FILE), encoding="utf-8") as handle:
+            paths = json.load(handle)
+    except (OSError, ValueError):
+        return []
+    return [p for p in paths if isinstance(p, str) and os.path.isfile(p)][:RECENT_COUNT] if isinstance(paths, list) else []
+
+
+def remember_painting(path: str) -> None:
+    """Put ``path`` first in the recent list (after a run that used it succeeded)."""
+    import json
+
+    paths = [path] + [p for p in recent_paintings() if p != path]
+    target = os.path.join(Gimp.directory(), RECENT_FILE)
+    try:
+        with open(target + ".part", "w", encoding="utf-8") as handle:
+            json.dump(paths[:RECENT_COUNT], handle)
+        os.replace(target + ".part", target)
+    except OSError:
+        pass
 
 
 def thumbnail(path):
@@ -94,6 +123,14 @@ class CostLine:
         self.chooser.connect("file-set", self._chosen)
         label = Gtk.Label.new_with_mnemonic("Style _file")
         label.set_mnemonic_widget(self.chooser)
+        self.recent = recent_paintings()
+        self.recent_combo = Gtk.ComboBoxText()
+        for path in self.recent:
+            self.recent_combo.append(path, os.path.basename(path))
+        self.recent_combo.set_tooltip_text("The paintings of your last runs")
+        self.recent_combo.connect("changed", self._recent_chosen)
+        recent_label = Gtk.Label.new_with_mnemonic("Recen_t")
+        recent_label.set_mnemonic_widget(self.recent_combo)
         self.preview = Gtk.Image()
         self.caption = Gtk.Label()
         self.caption.set_line_wrap(True)
@@ -108,6 +145,11 @@ class CostLine:
         self.top = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=4)
         self.top.set_border_width(12)
         self.top.pack_start(row, False, False, 0)
+        if self.recent:
+            recent_row = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=8)
+            recent_row.pack_start(recent_label, False, False, 0)
+            recent_row.pack_start(self.recent_combo, True, True, 0)
+            self.top.pack_start(recent_row, False, False, 0)
         self.top.pack_start(self.preview, False, False, 0)
         self.top.pack_start(self.caption, False, False, 0)
         self.bottom = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=4)
@@ -125,6 +167,11 @@ class CostLine:
     def _chosen(self, chooser) -> None:
         self.config.set_property("style-file", chooser.get_file())
 
+    def _recent_chosen(self, combo) -> None:
+        path = combo.get_active_id()
+        if path and path != self.style_path():
+            self.config.set_property("style-file", Gio.File.new_for_path(path))
+
     def _changed(self, _config, pspec) -> None:
         if pspec.name == "style-file":
             self._style_changed()
@@ -139,7 +186,13 @@ class CostLine:
             self.chooser.unselect_all()
         elif shown is None or not shown.equal(style):
             self.chooser.set_file(style)
-        self.thumb = thumbnail(self.style_path())
+        path = self.style_path()
+        if self.recent_combo.get_active_id() != path:
+            if path in self.recent:
+                self.recent_combo.set_active_id(path)
+            else:
+                self.recent_combo.set_active(-1)
+        self.thumb = thumbnail(path)
         if self.thumb is not None:
             self.preview.set_from_pixbuf(self.thumb)
         else:
@@ -200,7 +253,7 @@ class CostLine:
         trace("dialog", style=path, caption=caption, cost=text, problem=problem, ok=problem is None,
               seconds=(answer or {}).get("seconds"), size=(answer or {}).get("size"),
               thumbnail=self.thumb is not None, measured=answer is not None and answer.get("seconds") is not None,
-              filters=[f.get_name() for f in self.chooser.list_filters()])
+              filters=[f.get_name() for f in self.chooser.list_filters()], recent=self.recent)
 
     def close(self) -> None:
         if self.pending is not None:

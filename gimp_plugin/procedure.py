@@ -311,9 +311,11 @@ def run(procedure, run_mode, image, drawables, config, data):
             if not dialog.show(procedure, config, image, drawables):
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
             window = progress.Window()
-        style_drawables(image, drawables, read_settings(config), window)
+        settings = read_settings(config)
+        style_drawables(image, drawables, settings, window)
         if window is not None:
             window.destroy()
+            dialog.remember_painting(settings["style"])  # the recent list holds paintings that worked
     except bridge.Cancelled:
         Gimp.progress_set_text(messages.CANCELLED)
         trace("cancelled", text=messages.CANCELLED)

@@ -403,6 +403,7 @@ TIME_TOLERANCE = 0.30
 #: that plans the wrong levels or misses the engine's start-up
 BUSY_TIME_FACTOR = 3.0
 COSTS = ROOT / "root/.config/GIMP/3.0/neural-style-transfer-costs.json"
+RECENT = ROOT / "root/.config/GIMP/3.0/neural-style-transfer-recent.json"
 
 
 def assert_time_estimated(took: float, estimate: float, what: str) -> None:
@@ -501,6 +502,7 @@ def test_gui_dialog_says_what_the_run_does(batch):
     not an image and an indexed image are refused in one plain line with OK disabled."""
     remember_settings(steps=20, size=128)
     COSTS.unlink(missing_ok=True)  # measured now, under the load the run will have
+    RECENT.unlink(missing_ok=True)
     xvfb = Xvfb()
     trace = Trace(batch)
     (batch.host / "not-an-image.jpg").write_text("hello, I am text")
@@ -575,7 +577,11 @@ finish(out)
         assert_time_estimated(took, dialog["seconds"], dialog["cost"])
 
         # Cancel during the run: nothing changed, and the window says so until closed
-        last_dialog(trace, "cancel", lambda e: e["measured"], 120, "no cost line")
+        again = last_dialog(trace, "cancel", lambda e: e["measured"], 120, "no cost line")
+        assert again["recent"] == [STYLE]  # 16: the painting of the run that worked is offered again
+        keys = trace.wait("cancel", lambda e: e["event"] == "mnemonics", 5, "no mnemonics traced")["keys"]
+        assert "Recen_t" in [label for label, _ in keys]
+        assert len({key for _, key in keys}) == len(keys), sorted(keys, key=lambda k: k[1])
         press(xvfb, visible_window(xvfb), "Return")
         trace.wait("cancel", lambda e: e["event"] == "progress" and e["step"] >= 2, 200, "no progress")
         press(xvfb, visible_window(xvfb), "Escape")
@@ -607,7 +613,7 @@ finish(out)
         press(xvfb, chooser, "Return")
         bad = last_dialog(trace, "bad", lambda e: e["problem"], 120, "the unreadable painting was not refused")
         assert not bad["ok"] and "is not an image" in bad["problem"] and "\n" not in bad["problem"]
-        assert bad["filters"] == ["Images", "All files"]
+        assert bad["filters"] == ["Images", "All files"] and bad["recent"] == [STYLE]
         press(xvfb, window, "Return")
         time.sleep(2)
         assert not [e for e in trace.events("bad") if e["event"] in ("progress", "error", "finished")]
