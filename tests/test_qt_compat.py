@@ -9,7 +9,9 @@ only through ``plugin/qt.py`` (the binding Krita loaded), write every enum scope
 from __future__ import annotations
 
 import ast
+import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -136,15 +138,24 @@ def scoped_names(tree) -> set:
     return names
 
 
-def test_scoped_names_exist_in_pyqt5():
-    """Every scoped enum name resolves in PyQt5 5.15 (Debian 12's, the oldest Krita tested):
-    a misspelt scope would only fail inside Krita."""
-    python = "/usr/bin/python3"
-    probe = "import PyQt5.QtCore, PyQt5.QtGui, PyQt5.QtWidgets"
-    if not Path(python).is_file() or subprocess.run([python, "-c", probe], capture_output=True).returncode:
-        pytest.skip("no system PyQt5 to resolve names in")
+CHROOT_6 = REPO / ".krita" / "6.0" / "root"  # Krita 6's chroot (scripts/setup-krita.sh 6.0), with PyQt6
+
+
+@pytest.mark.parametrize("binding", ["PyQt5", "PyQt6"])
+def test_scoped_names_exist_in_the_binding(binding):
+    """Every scoped enum name resolves in PyQt5 5.15 (Debian 12's, the oldest Krita tested) and in
+    PyQt6 (Krita 6's, in its test chroot): a misspelt scope would only fail inside Krita."""
+    if binding == "PyQt5":
+        command = ["/usr/bin/python3"]
+        present = Path(command[0]).is_file()
+    else:
+        command = [shutil.which("chroot") or "/usr/sbin/chroot", str(CHROOT_6), "/usr/bin/python3"]
+        present = (CHROOT_6 / "usr/bin/python3").is_file() and os.geteuid() == 0
+    probe = f"import {binding}.QtCore, {binding}.QtGui, {binding}.QtWidgets"
+    if not present or subprocess.run([*command, "-c", probe], capture_output=True).returncode:
+        pytest.skip(f"no {binding} here to resolve names in")
     names = sorted(set().union(*(scoped_names(tree) for _, tree in sources())))
-    script = ("import sys, json\nfrom PyQt5 import QtCore, QtGui, QtWidgets\n"
+    script = (f"import sys, json\nfrom {binding} import QtCore, QtGui, QtWidgets\n"
               "mods = (QtCore, QtGui, QtWidgets)\nbad = []\n"
               "for cls, scope, member in json.loads(sys.argv[1]):\n"
               "    owner = next((getattr(m, cls) for m in mods if hasattr(m, cls)), None)\n"
@@ -154,7 +165,8 @@ def test_scoped_names_exist_in_pyqt5():
               "print(json.dumps(bad))\n")
     import json
 
-    result = subprocess.run([python, "-c", script, json.dumps(names)], capture_output=True, text=True,
+    result = subprocess.run([*command, "-c", script, json.dumps(names)], capture_output=True, text=True,
                             env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
+    assert len(names) > 20
