@@ -85,11 +85,10 @@ PRESETS_OWN = "0 = the preset's"
 def add_arguments(procedure) -> None:
     """PDB arguments (style-file, preset, steps, size, seed) and dialog-only ones.
 
-    Mnemonics are unique in the dialog, whose own buttons take _Help, _Reset, _Cancel and _OK
-    (and GIMP's settings menu _Save Settings): f (Style file), p, i (Detail), e (Steps), z, d (Seed),
-    n (Style strength), a, u (Colours), v (Device); the buttons and menus take h, r, c, o, s, l, i, f
-    (Help, Reset, Cancel, OK, Save Settings, Load Saved Settings, Reset to Initial Values / Factory Defaults,
-    which live in their own menu).
+    Mnemonics are unique in the dialog (tests/test_gimp.py reads them back): the fields take
+    f (Style file), t (Recent), p, i (Detail), e (Steps), z, d (Seed), n (Style strength), a,
+    u (Colours), v (Device); GIMP's buttons take h, l, s, r, c, o (Help, Load Saved Settings,
+    Save Settings, Reset, Cancel, OK).
     """
     procedure.add_file_argument("style-file", "Style _file", "The painting whose style is applied",
                                 Gimp.FileChooserAction.ANY, True, None, RW)
