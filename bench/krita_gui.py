@@ -194,6 +194,7 @@ class ChrootKrita:
 
 def measure(version: str, repeats: int) -> dict:
     krita = HostKrita() if version == "5.1" else ChrootKrita(version)
+    load_before = os.getloadavg()[0]
     rows, times = [], {"cli": [], "api": [], "dialog": []}
     info = {}
     other = busy()
@@ -219,7 +220,7 @@ def measure(version: str, repeats: int) -> dict:
         other.wait()
         krita.close()
     median = {kind: statistics.median(values) for kind, values in times.items()}
-    return {"version": version, "rows": rows, "median": median, "info": info,
+    return {"version": version, "rows": rows, "median": median, "info": info, "load": (load_before, os.getloadavg()[0]),
             "api": median["api"] / median["cli"], "dialog": median["dialog"] / median["cli"]}
 
 
@@ -238,6 +239,11 @@ def block(results) -> str:
         m, info = r["median"], r["info"]
         lines.append(f"| {info.get('krita') or r['version']} | {info.get('binding')} | {info.get('threads')} | "
                      f"{m['cli']:.1f} | {m['api']:.1f} s (**{r['api']:.2f}×**) | {m['dialog']:.1f} s (**{r['dialog']:.2f}×**) |")
+    loads = [r["load"] for r in results if r.get("load")]
+    if loads:
+        lines += ["", "Load average (1 min) of this machine around each version's runs: "
+                  + ", ".join(f"{r['version']} {r['load'][0]:.1f} → {r['load'][1]:.1f}" for r in results if r.get("load"))
+                  + f" on {os.cpu_count()} cores (other jobs share them: read the ratios, not the seconds)."]
     lines += ["", "Every run:", "", "| Krita | repeat | run | seconds | OpenMP threads |", "| --- | --- | --- | --- | --- |"]
     for r in results:
         lines += ["| " + " | ".join(row) + " |" for row in r["rows"]]
