@@ -82,6 +82,9 @@ class Window:
                                                      width, height, width * 3)
         except (OSError, KeyError, ValueError, TypeError, GLib.Error):
             return  # a preview is a nicety; the next one may come through
+        scale = PREVIEW_SIDE / max(width, height)
+        if scale > 1:  # the coarse levels are small: shown at the window's size
+            pixbuf = pixbuf.scale_simple(round(width * scale), round(height * scale), GdkPixbuf.InterpType.BILINEAR)
         self.preview.set_from_pixbuf(pixbuf)
 
     def _cancel(self) -> None:
