@@ -115,59 +115,51 @@ def worker_env() -> dict:
 
 class Estimator:
     """The dialog's helper process (``python -m gimp_plugin.worker --estimate``): :meth:`ask`
-    sends the current settings, ``on_answer`` gets each reply on GIMP's main loop (GLib), so
-    the dialog never waits for the engine. Ends when the dialog closes (:meth:`close`)."""
+    sends the current settings, ``on_answer`` gets each reply on GIMP's main loop (a reader
+    thread hands them over with ``GLib.idle_add``, which also works with Windows pipes), so the
+    dialog never waits for the engine. Ends when the dialog closes (:meth:`close`)."""
 
     def __init__(self, python: str, on_answer: Callable[[dict], None]) -> None:
-        from gi.repository import GLib
-
         self.on_answer = on_answer
         self.serial = 0
-        self.buffer = b""
+        self.closed = False
         try:
             self.process = subprocess.Popen([python, "-m", "gimp_plugin.worker", "--estimate"], stdin=subprocess.PIPE,
-                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=worker_env())
+                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=worker_env(),
+                                            text=True, encoding="utf-8")
         except OSError as error:
             raise messages.engine_not_installed(f"cannot start {python}: {error.strerror or error}") from None
-        self.watch = GLib.io_add_watch(self.process.stdout.fileno(), GLib.PRIORITY_DEFAULT,
-                                       GLib.IOCondition.IN | GLib.IOCondition.HUP | GLib.IOCondition.ERR,
-                                       self._readable)
+        threading.Thread(target=self._read, daemon=True).start()
 
     def ask(self, request: dict) -> int:
         self.serial += 1
         try:
-            self.process.stdin.write((json.dumps(dict(request, id=self.serial)) + "\n").encode("utf-8"))
+            self.process.stdin.write(json.dumps(dict(request, id=self.serial)) + "\n")
             self.process.stdin.flush()
         except (OSError, ValueError):
-            pass  # it stopped: the answer says so through _readable
+            pass  # it stopped: the reader says so
         return self.serial
 
-    def _readable(self, fd, condition) -> bool:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:
-            data = b""
-        if not data:
-            self.watch = None
-            self.on_answer({"event": "estimate", "id": self.serial, "text": "", "problem": None, "failed": "stopped"})
-            return False
-        self.buffer += data
-        *lines, self.buffer = self.buffer.split(b"\n")
-        for line in lines:
+    def _deliver(self, event: dict) -> bool:
+        if not self.closed:
+            self.on_answer(event)
+        return False
+
+    def _read(self) -> None:
+        from gi.repository import GLib
+
+        for line in self.process.stdout:
             try:
                 event = json.loads(line)
             except ValueError:
                 continue
             if event.get("event") == "estimate":
-                self.on_answer(event)
-        return True
+                GLib.idle_add(self._deliver, event)
+        GLib.idle_add(self._deliver, {"event": "estimate", "id": self.serial, "text": "", "problem": None,
+                                      "failed": "stopped"})
 
     def close(self) -> None:
-        from gi.repository import GLib
-
-        if self.watch:
-            GLib.source_remove(self.watch)
-            self.watch = None
+        self.closed = True
         try:
             self.process.stdin.close()
         except OSError:
