@@ -48,12 +48,6 @@ def indexed_image() -> PluginError:
                        "convert it with Image ▸ Mode ▸ RGB and try again.")
 
 
-def style_unreadable(path: str) -> PluginError:
-    """The painting cannot be decoded (said before the click when the engine cannot be asked)."""
-    return PluginError(f"The style image '{path}' could not be read: it is not an image, or not in a format "
-                       "that can be read. Use a PNG, JPEG or other common image file.")
-
-
 def no_layer() -> PluginError:
     return PluginError("No layer is selected: click the layer to style in the Layers dialog and try again.")
 
