@@ -47,6 +47,8 @@ def root(version: str) -> Path:
 def unavailable(version: str) -> str:
     """Why Krita ``version`` cannot be tested here, or '' when it can."""
     base = root(version)
+    if os.geteuid() != 0:
+        return f"the Krita {version} tests need root (chroot, mounts): run them as root"
     if not (base / "usr/bin/krita").is_file():
         note = REPO / ".krita" / version / "unavailable.txt"
         reason = note.read_text(encoding="utf-8").strip() if note.is_file() else "it has not been built"
