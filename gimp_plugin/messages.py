@@ -1,34 +1,16 @@
 """What a painter reads when something is wrong: one plain line naming the problem and the fix.
 
-Stdlib only (used on both sides). Engine problems (``nst_core.NSTError``) already carry
-such sentences and are passed through unchanged by the worker.
+Stdlib and nst_core's torch-free plan only (used on both sides). Engine problems
+(``nst_core.NSTError``) already carry such sentences and are passed through unchanged by the
+worker.
 """
 from __future__ import annotations
+
+from nst_core.schedule import NBSP, format_seconds  # noqa: F401 (torch-free; the same words as Krita's)
 
 TITLE = "Neural Style Transfer"
 #: said after Cancel (in the progress window and GIMP's progress text), as Krita says it
 CANCELLED = "Cancelled — nothing in the image was changed."
-NBSP = "\u00a0"  #: keeps "1 min 05 s" on one line
-
-
-def format_seconds(seconds) -> str:
-    """"45 s", "1 min 05 s", "12 min", "2 h 05 min" (no breaks inside); "estimating…" for None.
-
-    The same words as the Krita dialog's cost line (plugin/cost.py); kept here because the GIMP
-    side runs on GIMP's own Python, which cannot import the Krita plugin.
-    """
-    if seconds is None:
-        return "estimating…"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        text = f"{max(1, seconds)} s"
-    elif seconds < 600:
-        text = "{} min {:02d} s".format(*divmod(seconds, 60))
-    elif seconds < 3600:
-        text = f"{round(seconds / 60)} min"
-    else:
-        text = "{} h {:02d} min".format(*divmod(seconds // 60, 60))
-    return text.replace(" ", NBSP)
 
 
 class PluginError(Exception):

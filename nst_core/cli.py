@@ -216,8 +216,8 @@ def check_output(name: str, content: str) -> _Output:
             with open(output, "ab"):
                 pass
     except OSError as exc:
-        reason = exc.strerror or exc.__class__.__name__
-        raise _UsageError(f"cannot write '{output}' ({reason}): choose a folder you can write to") from None
+        reason = f" ({exc.strerror.lower()})" if exc.strerror else ""
+        raise _UsageError(f"cannot write '{output}'{reason}: choose a folder you can write to") from None
     Image.init()
     fmt = Image.registered_extensions().get(output.suffix.lower())
     if not output.suffix or fmt is None or fmt not in Image.SAVE or not _format_accepts(fmt, "RGB"):

@@ -184,3 +184,22 @@ def remaining_seconds(plan: Sequence[Level], step: int, elapsed: float):
     if step <= 0 or fraction <= 0:
         return None
     return max(0.0, elapsed * (1.0 - fraction) / fraction)
+
+
+NBSP = "\u00a0"  #: keeps "1 min 05 s" on one line
+
+
+def format_seconds(seconds) -> str:
+    """"45 s", "1 min 05 s", "12 min", "2 h 05 min" (no breaks inside); "estimating…" for None."""
+    if seconds is None:
+        return "estimating…"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        text = f"{max(1, seconds)} s"
+    elif seconds < 600:
+        text = "{} min {:02d} s".format(*divmod(seconds, 60))
+    elif seconds < 3600:
+        text = f"{round(seconds / 60)} min"
+    else:
+        text = "{} h {:02d} min".format(*divmod(seconds // 60, 60))
+    return text.replace(" ", NBSP)

@@ -146,10 +146,10 @@ def load_weights(info: WeightsInfo) -> VGGWeights:
         return _LOADED[key]
     try:
         state = torch.load(info.path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a bad file
+    except Exception:  # torch raises many types for a bad file
         raise WeightsNotFound(
-            f"The weights file '{info.path}' could not be read ({type(exc).__name__}): "
-            "it is corrupt or not a PyTorch file; download it again or use another file."
+            f"The weights file '{info.path}' could not be read: it is damaged or not a PyTorch weights file; "
+            "download it again or use another file."
         ) from None
     if not isinstance(state, dict):
         raise WeightsNotFound(f"The weights file '{info.path}' does not hold a weights dictionary: use another file.")

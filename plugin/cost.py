@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple
 
+from nst_core.schedule import NBSP, format_seconds  # noqa: F401 (re-exported: the dialog and progress window)
+
 from . import engine_bridge, jobs
 
 #: a run longer than this is called long, and the dialog suggests what is quicker
@@ -37,23 +39,6 @@ class Estimate:
     seconds: Optional[float] = None
 
 
-NBSP = "\u00a0"  #: keeps "1 min 05 s" on one line
-
-
-def format_seconds(seconds) -> str:
-    """"45 s", "1 min 05 s", "12 min", "2 h 05 min" (no breaks inside); "estimating…" for None."""
-    if seconds is None:
-        return "estimating…"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        text = f"{max(1, seconds)} s"
-    elif seconds < 600:
-        text = "{} min {:02d} s".format(*divmod(seconds, 60))
-    elif seconds < 3600:
-        text = f"{round(seconds / 60)} min"
-    else:
-        text = "{} h {:02d} min".format(*divmod(seconds // 60, 60))
-    return text.replace(" ", NBSP)
 
 
 def estimate(preset: str, options: dict, shapes: Sequence[Shape], style_hw: Optional[Tuple[int, int]],
