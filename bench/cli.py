@@ -62,7 +62,8 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--reference-steps", type=int, default=STANDARD["reference_steps"],
                         help="--quality: steps of the paper reference")
     parser.add_argument("--pairs", type=int, default=STANDARD["pairs"],
-                        help="--quality: the first N pairs (the first max(photos, paintings) use each image once; 0 = all)")
+                        help="--quality, --sweep: the first N pairs (--quality: the first max(photos, paintings) use each "
+                             "image once; 0 = all)")
     parser.add_argument("--quality-preset", default="balanced", help="--quality: the preset judged")
     parser.add_argument("--reference", default="paper", choices=list(REFERENCES),
                         help="--quality: the reference (bench/quality.py REFERENCES)")
@@ -241,7 +242,8 @@ def _sweep_main(args, argv) -> int:
 
     report, out = _block_report(argv), _block_out(args)
     sheet = ROOT / "docs" / "paper_sweep.jpg" if out is not None else Path(args.cache) / "paper_sweep.jpg"
-    sweep.run(report, args.sweep_size, args.steps or PRESETS["paper"].steps, Path(args.cache) / "sweep", sheet)
+    sweep.run(report, args.sweep_size, args.steps or PRESETS["paper"].steps, Path(args.cache) / "sweep", sheet,
+              args.pairs)
     _write_block(report, out, sweep.SWEEP_BEGIN, sweep.SWEEP_END, "The paper's α/β sweep (measured)")
     return 0
 
