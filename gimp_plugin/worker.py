@@ -235,8 +235,6 @@ def run(request: dict, channel: Channel, watcher: StdinWatcher) -> tuple:
 
 # --- the dialog's cost line (``--estimate``) -------------------------------------------
 
-#: a run longer than this is called long, and the line says what is quicker (as in Krita)
-LONG_RUN_SECONDS = 10 * 60
 #: what a run costs besides its steps that the start-up measurement does not see: reading and
 #: writing the layers, building the network, the painting's statistics at each level
 RUN_OVERHEAD = 1.0
@@ -316,7 +314,7 @@ def estimate(nst_core, request: dict, costs: Costs) -> dict:
     ``size`` is the largest finished (width, height) over the areas (what the engine's last
     level works at); ``seconds`` None while the device has not been measured yet.
     """
-    from nst_core import memory, schedule
+    from nst_core import costline, memory
 
     shapes = request.get("shapes") or []
     try:
@@ -327,46 +325,22 @@ def estimate(nst_core, request: dict, costs: Costs) -> dict:
             return {"text": "", "problem": None}
         device = nst_core.available_device(config.device)
         rate, startup = costs.rate(device)
-        total, largest, capped, plans = 0.0, None, False, []
+        planned = []
         for shape in shapes:
             hw = padded(shape["height"], shape["width"])
             job = job_config(nst_core, config, hw, style_hw, device)
             memory.check(hw, [style_hw], job, device)
-            plan = schedule.levels(hw, job)
-            finest = plan[-1].size
-            capped = capped or (job.finish_size != config.finish_size and max(finest) < max(hw))
-            if largest is None or finest[0] * finest[1] > largest[0] * largest[1]:
-                largest = finest
-            if rate is not None:
-                total += schedule.seconds(plan, rate) + RUN_OVERHEAD
-            plans.append(plan)
+            planned.append((hw, job))
+        cost = costline.plan(planned, config.finish_size, rate, per_run=RUN_OVERHEAD)
     except nst_core.NSTError as error:
         return {"text": "", "problem": str(error)}
-    from gimp_plugin.messages import format_seconds
-
     area = "selection" if any(shape.get("selection") for shape in shapes) else "layer"
-    height, width = largest
-    count = f"{len(shapes)} layers, up to " if len(shapes) > 1 else ""
-    if capped:
-        where = f", as large as the free memory allows, then scaled to the {area}"
-    elif max(largest) == max(max(s["height"], s["width"]) for s in shapes):
-        where = f" (the {area}'s own size)" if len(shapes) == 1 else ""
-    elif max(largest) > max(max(s["height"], s["width"]) for s in shapes):
-        where = f", then scaled down to the {area}"  # a small area at a larger working size
-    else:
-        where = f", then scaled to the {area}"
-    size_text = f"{count}{width} × {height} px{where}"
-    label = device_label(nst_core, device)
-    answer = {"size": [width, height], "device": device, "problem": None, "long": False, "seconds": None}
-    if rate is None:
-        answer["text"] = f"{size_text} · measuring how fast {label} is here…"
-        return answer
-    total += startup
-    text = f"{size_text} · about {format_seconds(total)} on {label}"
-    if total > LONG_RUN_SECONDS:
-        text += " — a long run: the Fast preset, a smaller working size or Detail ▸ Working size is quicker"
-    answer.update(text=text, seconds=round(total, 1), long=total > LONG_RUN_SECONDS)
-    return answer
+    areas = [(s["height"], s["width"]) for s in shapes]
+    total = None if cost.seconds is None else cost.seconds + startup
+    height, width = cost.size
+    return {"size": [width, height], "device": device, "problem": None, "long": costline.is_long(total),
+            "seconds": None if total is None else round(total, 1),
+            "text": costline.describe(cost, areas, area, device_label(nst_core, device), startup)}
 
 
 def serve_estimates(channel: Channel, stream) -> int:

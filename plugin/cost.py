@@ -16,8 +16,6 @@ from nst_core.schedule import NBSP, format_seconds  # noqa: F401 (re-exported: t
 
 from . import engine_bridge, jobs
 
-#: a run longer than this is called long, and the dialog suggests what is quicker
-LONG_RUN_SECONDS = 10 * 60
 #: loading torch and the network before the first run of a session
 ENGINE_LOAD_SECONDS = 5
 
@@ -34,7 +32,7 @@ class Shape:
 @dataclass(frozen=True)
 class Estimate:
     text: str  #: one line: the finest size, the time, where it runs
-    long: bool = False  #: over LONG_RUN_SECONDS: shown as a warning
+    long: bool = False  #: over nst_core.costline.LONG_RUN_SECONDS: shown as a warning
     problem: Optional[str] = None  #: the run cannot fit: shown as a refusal, Stylize disabled
     seconds: Optional[float] = None
 
@@ -48,7 +46,7 @@ def estimate(preset: str, options: dict, shapes: Sequence[Shape], style_hw: Opti
     ``rate`` is an ``nst_core.schedule.Rate`` measured on ``device`` (None while unknown).
     """
     import nst_core
-    from nst_core import memory, schedule
+    from nst_core import costline, memory
 
     if not shapes:
         return Estimate("")
@@ -56,7 +54,7 @@ def estimate(preset: str, options: dict, shapes: Sequence[Shape], style_hw: Opti
         config = engine_bridge.build_config(nst_core, preset, **options)
     except nst_core.NSTError as error:
         return Estimate("", problem=str(error))
-    total, largest, capped = 0.0, None, False
+    planned = []
     for shape in shapes:
         hw = (shape.height, shape.width)
         job = jobs.job_config(config, *hw, shape.whole_long_side, style_hw, device)
@@ -64,28 +62,9 @@ def estimate(preset: str, options: dict, shapes: Sequence[Shape], style_hw: Opti
             memory.check(hw, [style_hw] if style_hw else [], job, device)
         except nst_core.OutOfMemory as error:
             return Estimate("", problem=str(error))
-        plan = schedule.levels(hw, job)
-        finest = plan[-1].size
-        capped = capped or (job.finish_size != config.finish_size and max(finest) < max(hw))
-        if largest is None or finest[0] * finest[1] > largest[0] * largest[1]:
-            largest = finest
-        if rate is not None:
-            total += schedule.seconds(plan, rate)
-    height, width = largest
-    count = f"{len(shapes)} layers, up to " if len(shapes) > 1 else ""
-    if capped:
-        where = ", as large as the free memory allows, then scaled to the layer"
-    elif max(largest) >= max(max(s.height, s.width) for s in shapes):
-        where = " (the layer's own size)" if len(shapes) == 1 else ""
-    else:
-        where = ", then scaled to the layer"
-    size_text = f"{count}{width} × {height} px{where}"
-    if rate is None:
-        return Estimate(f"{size_text} · measuring how fast {device_label} is here…")
-    if not engine_loaded:
-        total += ENGINE_LOAD_SECONDS
-    text = f"{size_text} · about {format_seconds(total)} on {device_label}"
-    if total > LONG_RUN_SECONDS:
-        text += (" — a long run: the Fast preset, a smaller working size or Detail ▸ "
-                 "Working size is quicker")
-    return Estimate(text, long=total > LONG_RUN_SECONDS, seconds=total)
+        planned.append((hw, job))
+    cost = costline.plan(planned, config.finish_size, rate)
+    overhead = 0.0 if engine_loaded else ENGINE_LOAD_SECONDS
+    text = costline.describe(cost, [hw for hw, _ in planned], "layer", device_label, overhead)
+    total = None if cost.seconds is None else cost.seconds + overhead
+    return Estimate(text, long=costline.is_long(total), seconds=total)
