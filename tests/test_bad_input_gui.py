@@ -13,10 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -51,22 +48,9 @@ def _run_krita(home: Path, config: dict, out: Path, log: Path) -> dict:
     (home / "runtime").mkdir(mode=0o700, exist_ok=True)
     out.with_suffix(".config.json").write_text(json.dumps(config), encoding="utf-8")
     cmd = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", "krita", "--nosplash"]
-    with open(log, "w") as handle:
-        proc = subprocess.Popen(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + TIMEOUT
-        try:
-            while time.monotonic() < deadline and not out.is_file() and proc.poll() is None:
-                time.sleep(0.5)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                pass
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)  # our own process group only
-                proc.wait()
+    returncode = support.run_until_result(cmd, env, log, out, TIMEOUT)
     if not out.is_file():
-        raise AssertionError(f"Krita wrote no results in {TIMEOUT}s (rc={proc.returncode}). Log tail:\n"
+        raise AssertionError(f"Krita wrote no results in {TIMEOUT}s (rc={returncode}). Log tail:\n"
                              + log.read_text(errors="replace")[-5000:])
     return json.loads(out.read_text(encoding="utf-8"))
 

@@ -17,10 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -104,24 +101,10 @@ class Run:
         result = self.host / out.split("/")[-1]
         log = self.host / "krita.log"
         command = ["bash", str(REPO / "scripts" / "krita.sh"), self.version, *args]
-        with open(log, "w") as handle:
-            proc = subprocess.Popen(command, env=run_env, stdout=handle, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
-            deadline = time.monotonic() + timeout + 30
-            try:
-                while time.monotonic() < deadline and proc.poll() is None and not result.is_file():
-                    time.sleep(0.5)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    pass
-            finally:
-                if proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGKILL)  # our own process group only
-                    proc.wait()
+        returncode = support.run_until_result(command, run_env, log, result, timeout + 30)
         self.log = log.read_text(errors="replace")
         if not result.is_file():
-            raise AssertionError(f"Krita {self.version} wrote no results (rc={proc.returncode}). Log tail:\n"
+            raise AssertionError(f"Krita {self.version} wrote no results (rc={returncode}). Log tail:\n"
                                  + self.log[-5000:])
         return json.loads(result.read_text(encoding="utf-8"))
 

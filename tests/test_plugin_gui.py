@@ -15,10 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -76,22 +73,9 @@ def run_krita(home: Path, config: dict, out: Path, log: Path, screen: str = "128
     (home / "runtime").mkdir(mode=0o700, exist_ok=True)
     out.with_suffix(".config.json").write_text(json.dumps(config), encoding="utf-8")
     cmd = ["xvfb-run", "-a", "-s", f"-screen 0 {screen}x24", "krita", "--nosplash"]
-    with open(log, "w") as handle:
-        proc = subprocess.Popen(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        try:
-            while time.monotonic() < deadline and not out.is_file() and proc.poll() is None:
-                time.sleep(0.5)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                pass
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)  # our own process group only
-                proc.wait()
+    returncode = support.run_until_result(cmd, env, log, out, timeout)
     if not out.is_file():
-        raise AssertionError(f"Krita wrote no results in {timeout}s (rc={proc.returncode}). Log tail:\n"
+        raise AssertionError(f"Krita wrote no results in {timeout}s (rc={returncode}). Log tail:\n"
                              + log.read_text(errors="replace")[-5000:])
     return json.loads(out.read_text(encoding="utf-8"))
 

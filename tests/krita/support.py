@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,3 +76,24 @@ def run_kritarunner(module: str, pythonpath: list, out_json: Path, args=(), time
         raise AssertionError(f"kritarunner wrote no results (rc={proc.returncode}).\n"
                              f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}")
     return json.loads(out_json.read_text(encoding="utf-8"))
+
+
+def run_until_result(command: list, env: dict, log: Path, result: Path, timeout: float) -> int:
+    """Run Krita (``command``) with its output in ``log`` until it writes ``result`` or exits or
+    ``timeout`` passes; then give it 15 s to quit (Krita can crash while quitting, so tests read
+    ``result``, not the exit status) and kill what is left of its own process group. Returns the exit status."""
+    with open(log, "w") as handle:
+        proc = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline and proc.poll() is None and not result.is_file():
+                time.sleep(0.5)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)  # our own process group only
+                proc.wait()
+    return proc.returncode
