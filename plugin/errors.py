@@ -76,15 +76,21 @@ def selection_misses(name: str) -> EmptyLayer:
                       "change the selection (or deselect) and try again.")
 
 
+#: Krita's depth codes in a painter's words (never "U8" in a message)
+DEPTH_WORDS = {"U8": "8-bit", "U16": "16-bit", "F16": "16-bit float", "F32": "32-bit float", "F64": "64-bit float"}
+MODEL_WORDS = {"CMYKA": "CMYK", "LABA": "Lab", "XYZA": "XYZ", "YCbCrA": "YCbCr", "RGBA": "RGB", "GRAYA": "greyscale"}
+
+
 def unsupported_model(name: str, model: str, depth: str) -> UnsupportedLayer:
-    readable = {"CMYKA": "CMYK", "LABA": "Lab", "XYZA": "XYZ", "YCbCrA": "YCbCr"}.get(model, model)
+    readable = f"{DEPTH_WORDS.get(depth, '')} {MODEL_WORDS.get(model, model)}".strip()
     return UnsupportedLayer(
-        f"The layer '{name}' uses the {readable} colour model ({depth}), which style transfer cannot read: "
+        f"The layer '{name}' is {readable}, which style transfer cannot read: "
         "convert it with Layer ▸ Convert ▸ Convert Layer Color Space… to RGB/Alpha and try again.")
 
 
 def unsupported_depth(name: str, depth: str) -> UnsupportedLayer:
-    return UnsupportedLayer(f"The layer '{name}' has the colour depth {depth}, which style transfer cannot read: "
+    readable = DEPTH_WORDS.get(depth, "this")
+    return UnsupportedLayer(f"The layer '{name}' has {readable} colour depth, which style transfer cannot read: "
                             "convert it to 8 or 16-bit integer, or 16 or 32-bit float, and try again.")
 
 

@@ -288,7 +288,7 @@ def _node_in_space(name: str, fmt: PixelFormat, resolution) -> object:
     try:
         node = scratch.createNode(name, "paintlayer")
         if (node.colorModel(), node.colorDepth()) != (fmt.model, fmt.depth):
-            raise errors.unsupported_depth(name, f"{fmt.model}/{fmt.depth}")
+            raise errors.unsupported_depth(name, fmt.depth)
         return node.duplicate()
     finally:
         scratch.close()

@@ -167,3 +167,30 @@ def test_rect_and_names(plugin):
     assert plugin.jobs.result_name("Sky", "starry_night") == "Styled – Sky (starry_night)"
     message = str(plugin.errors.engine_missing("torch"))
     assert "PyTorch" in message and "install.py" in message
+
+
+def test_unsupported_layers_are_named_in_plain_words(plugin):
+    """Issue 21, finding 3: "8-bit CMYK", never Krita's "(U8)" code."""
+    errors = importlib.import_module("plugin.errors")
+    message = str(errors.unsupported_model("paper", "CMYKA", "U8"))
+    assert "8-bit CMYK" in message and "U8" not in message and "CMYKA" not in message
+    message = str(errors.unsupported_depth("paper", "F64"))
+    assert "64-bit float" in message and "F64" not in message
+
+
+def test_thumbnail_box_agrees_with_the_problem_line(plugin, tmp_path):
+    """Issue 21, finding 3: a non-image file is "not readable" in the box, not "too large"."""
+    pytest.importorskip("PyQt5.QtWidgets")
+    dialog = importlib.import_module("plugin.ui.dialog")
+    letter = tmp_path / "letter.jpg"
+    letter.write_text("hello, I am a letter, not a painting")
+    image, problem, word = dialog.load_thumbnail(str(letter))
+    assert image is None and word == dialog.UNREADABLE and "not an image" in problem
+    from PIL import Image
+
+    from nst_core import limits
+    side = int(limits.MAX_PIXELS ** 0.5) + 16
+    big = tmp_path / "big.png"
+    Image.new("1", (side, side)).save(big)  # 1-bit: small on disk, over the budget in pixels
+    image, problem, word = dialog.load_thumbnail(str(big))
+    assert image is None and word == dialog.TOO_LARGE and problem

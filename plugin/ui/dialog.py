@@ -24,6 +24,8 @@ QSpinBox, QToolButton, QVBoxLayout, QWidget = QtWidgets.QSpinBox, QtWidgets.QToo
 
 
 THUMB = 96
+#: what the thumbnail box says when it has no picture to show
+NO_IMAGE, UNREADABLE, TOO_LARGE = "no image", "not readable", "too large"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;All files (*)"
 
 
@@ -62,24 +64,36 @@ def field_value(widget: QWidget):
 
 
 def load_thumbnail(path: str, size: int = THUMB):
-    """(RGBA bytes, width, height) of a small copy of an image file, and a problem message.
+    """(RGBA bytes, width, height) of a small copy of an image file, a problem message, and
+    the word the thumbnail box shows instead when there is no picture.
 
     Decoded by ``nst_core.limits.thumbnail``: the header is checked against the pixel
     budget first, JPEGs are decoded at reduced size. Slow for big files, so it runs on
-    :class:`ThumbnailLoader`'s thread, never on the GUI thread. Returns (None, message)
-    when the file is refused, (None, "") when it cannot be shown.
+    :class:`ThumbnailLoader`'s thread, never on the GUI thread. The box's word agrees with
+    the message (issue 21, finding 3): "too large" only for a file over the pixel budget,
+    "not readable" for one that is not an image or is damaged.
     """
     try:
         from nst_core import NSTError, limits
     except ImportError:
-        return None, ""
+        return None, "", NO_IMAGE
+    try:
+        width, height = limits.image_file_size(path, "style image")
+    except NSTError as error:
+        return None, str(error), UNREADABLE
+    except Exception:  # a thumbnail is a nicety, never a failure
+        return None, "", NO_IMAGE
+    try:
+        limits.check_pixels(width, height, "style image", path)
+    except NSTError as error:
+        return None, str(error), TOO_LARGE
     try:
         image = limits.thumbnail(path, size)
     except NSTError as error:
-        return None, str(error)
+        return None, str(error), UNREADABLE
     except Exception:  # a thumbnail is a nicety, never a failure
-        return None, ""
-    return (image.tobytes("raw", "RGBA"), image.width, image.height), ""
+        return None, "", NO_IMAGE
+    return (image.tobytes("raw", "RGBA"), image.width, image.height), "", ""
 
 
 _THUMBNAIL_THREAD = None
@@ -88,8 +102,8 @@ _THUMBNAIL_THREAD = None
 class ThumbnailLoader(QObject):
     """Loads thumbnails on one long-lived background thread; ``ready`` arrives on the GUI thread."""
 
-    #: path, (RGBA bytes, width, height) or None, problem message ("" if none)
-    ready = pyqtSignal(str, object, str)
+    #: path, (RGBA bytes, width, height) or None, problem message ("" if none), the box's word
+    ready = pyqtSignal(str, object, str, str)
 
     def request(self, path: str) -> None:
         global _THUMBNAIL_THREAD
@@ -100,9 +114,9 @@ class ThumbnailLoader(QObject):
         _THUMBNAIL_THREAD.submit(lambda: self._load(path))
 
     def _load(self, path: str) -> None:  # thumbnail thread
-        image, problem = load_thumbnail(path)
+        image, problem, word = load_thumbnail(path)
         try:
-            self.ready.emit(path, image, problem)
+            self.ready.emit(path, image, problem, word)
         except RuntimeError:  # the dialog was closed meanwhile
             pass
 
@@ -537,16 +551,16 @@ class StyleDialog(QDialog):
                 pixmap = None
         if pixmap is None:
             self.thumb.clear()
-            self.thumb.setText("no image" if use_file else "")
+            self.thumb.setText(NO_IMAGE if use_file else "")
         else:
             self.thumb.setPixmap(pixmap)
 
-    def _thumbnail_ready(self, path: str, image, problem: str) -> None:
+    def _thumbnail_ready(self, path: str, image, problem: str, word: str) -> None:
         if not self.from_file.isChecked() or path != self.style_path():
             return  # a newer choice is on its way
         if image is None:
             self.thumb.clear()
-            self.thumb.setText("too large" if problem else "no image")
+            self.thumb.setText(word)
             self._set_style_problem(problem)
             return
         data, width, height = image
