@@ -41,6 +41,8 @@ PRINTED_SUMS = {"content_reduction": "sum", "style_reduction": "printed"}
 PAPER_LOSSES = {"content_reduction": "mean", "style_reduction": "per-filter"}
 #: start images by name: white noise (the paper), the photo, the photo recoloured to the painting's palette
 INIT_CHOICES = ("noise", "content", "recoloured")
+#: "auto" leaves the choice to nst_core/speed.py
+PRECISIONS = ("auto", "fp32", "bf16")
 #: ``finish_size`` that means "the content's own size" (every finish size is capped at the content's)
 FINISH_AT_CONTENT = 16384
 #: above the working size, a level refines brushwork, not composition: the style layers it matches.
@@ -52,6 +54,12 @@ REFINE_LAYERS = ("relu1_1", "relu2_1")
 DETAIL_CHOICES = (("layer", "Sharp at the layer's own size"), ("working", "Working size, scaled to the layer (faster)"))
 #: the painting's size relative to the working size, smallest and largest
 STYLE_SCALE_RANGE = (0.05, 8.0)
+#: StyleConfig.temporal_weight's default (measured with ``python -m bench --animation``, BENCHMARKS.md)
+TEMPORAL_WEIGHT = 2e4
+#: StyleConfig.frame_step_ratio's default (measured with ``python -m bench --animation``, BENCHMARKS.md)
+FRAME_STEP_RATIO = 0.3
+#: frame_step_ratio's range
+FRAME_STEP_RATIO_RANGE = (0.05, 1.0)
 
 
 @dataclass
@@ -89,18 +97,26 @@ class StyleConfig:
     weights_source: str = "auto"  #: "auto", "caffe" or "torchvision"
     preview_every: int = 0  #: attach a preview image to every n-th progress report (0 = never)
     channels_last: bool = False
-    precision: str = "bf16"  #: "fp32", or "bf16" autocast for the convolutions on CUDA
+    #: "bf16" autocast for the convolutions (Grams and losses float32), "fp32", or "auto": bf16 on CUDA,
+    #: on the CPU whichever nst_core/speed.py measured fastest here
+    precision: str = "auto"
     min_scale_size: int = 64  #: coarse levels smaller than this are skipped
     step_ratio: float = 0.6  #: steps at each finer scale = this × the coarser one's (``steps`` at the coarsest)
     finish_size: int = 0  #: 0 = end at ``size``; else go on √2 apart up to this long side (px; FINISH_AT_CONTENT: the content's own)
     #: style layers of the levels above the working size (those of ``style_layers`` named here; none = all)
     refine_layers: Sequence[str] = REFINE_LAYERS
     refine_anchor: float = 1e6  #: weight holding a level above the working size to the coarser level's picture
-    fast_conv: bool = True  #: CPU: Winograd (NNPACK) convolutions where available — same objective, fewer multiplies
+    #: CPU: Winograd (NNPACK) convolutions — same objective, fewer multiplies; None = if measured faster here (speed.py)
+    fast_conv: Optional[bool] = None
     compile: bool = False  #: CUDA: torch.compile the network (slow first run, faster steps after)
     tile_size: int = 1024  #: scales whose long side exceeds this are optimised in overlapping tiles (0 = never)
     tile_overlap: int = 128  #: px shared by neighbouring tiles, blended with feathered weights
     output_size: str = "content"  #: "content" (same size as the input, for layers) or "working"
+    #: animation (nst_core/animation.py): weight of Ruder et al.'s temporal term, the mean over reliable
+    #: pixels of (x − warped previous styled frame)² in 0–1 units; 0 = frames independent but warm-started
+    temporal_weight: float = TEMPORAL_WEIGHT
+    #: animation: a frame after the first runs one scale at the working size with this × ``steps`` steps
+    frame_step_ratio: float = FRAME_STEP_RATIO
 
     @classmethod
     def from_preset(cls, name: str = "balanced", **overrides: Any) -> "StyleConfig":
@@ -188,7 +204,7 @@ class StyleConfig:
              f"Finish size {self.finish_size} is out of range: use 0 (end at the working size) or 16 to {FINISH_AT_CONTENT} px.")
         need(1 <= int(self.steps) <= 100000, f"Steps {self.steps} is out of range: use 1 to 100000.")
         need(1 <= int(self.scales) <= 8, f"Scales {self.scales} is out of range: use 1 to 8.")
-        for name in ("content_weight", "style_weight", "tv_weight", "palette_weight", "learning_rate"):
+        for name in ("content_weight", "style_weight", "tv_weight", "palette_weight", "learning_rate", "temporal_weight"):
             value = getattr(self, name)
             need(value >= 0, f"{name.replace('_', ' ').capitalize()} {value} is negative: use 0 or more.")
         need(0.0 <= self.ema_decay < 1.0, f"EMA decay {self.ema_decay} is out of range: use 0 (off) to 0.999.")
@@ -200,8 +216,11 @@ class StyleConfig:
         need(self.content_reduction in ("sum", "mean"), f"Unknown content reduction '{self.content_reduction}': use sum or mean.")
         need(self.style_reduction in STYLE_REDUCTIONS,
              f"Unknown style reduction '{self.style_reduction}': use {' or '.join(STYLE_REDUCTIONS)}.")
-        need(self.precision in ("fp32", "bf16"), f"Unknown precision '{self.precision}': use fp32 or bf16.")
+        need(self.precision in PRECISIONS, f"Unknown precision '{self.precision}': use {', '.join(PRECISIONS)}.")
         need(0.05 <= self.step_ratio <= 1.0, f"Step ratio {self.step_ratio} is out of range: use 0.05 to 1.")
+        low, high = FRAME_STEP_RATIO_RANGE
+        need(low <= self.frame_step_ratio <= high,
+             f"Frame step ratio {self.frame_step_ratio} is out of range: use {low:g} to {high:g}.")
         need(self.tile_size == 0 or 64 <= int(self.tile_size) <= 16384,
              f"Tile size {self.tile_size} is out of range: use 0 (no tiling) or 64 to 16384 px.")
         need(0 <= int(self.tile_overlap) <= int(self.tile_size) // 2 or self.tile_size == 0,

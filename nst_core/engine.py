@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
@@ -30,6 +29,7 @@ import torch
 
 from . import colors, images, normalise, regions, schedule, tiling
 from . import interrupt, memory  # cancel inside a step; the memory check before a run
+from . import speed
 from .config import StyleConfig
 from .device import available_device
 from .errors import BadConfig, BadImage, Cancelled, OutOfMemory
@@ -44,12 +44,6 @@ CancelFlag = Union[None, Callable[[], bool], Any]
 ProgressCallback = Optional[Callable[[Progress], None]]
 
 
-def _autocast(config: StyleConfig, device_type: str):
-    if config.precision == "bf16" and device_type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return nullcontext()
-
-
 @dataclass
 class _StyleTargets:
     """What the image is asked to match at one scale: Gram matrices, and the palette's pixels."""
@@ -62,7 +56,7 @@ class _StyleTargets:
 def _style_targets(model, config: StyleConfig, styles: list, blend: list) -> _StyleTargets:
     """Σ blend · G/M per style layer for the whole of each style image, and the palette's pixels."""
     grams_total = {name: 0 for name in config.style_layers}
-    with torch.no_grad(), _autocast(config, styles[0].device.type):
+    with torch.no_grad(), speed.autocast(config.precision, styles[0].device.type):
         for style, weight in zip(styles, blend):
             if schedule.needs_tiling(tuple(style.shape[-2:]), config.tile_size):
                 grams = tiling.tiled_gram(model, style, config.style_layers, config.tile_size, config.tile_overlap)
@@ -101,7 +95,7 @@ class _Objective:
         self.layers = list(dict.fromkeys(list(config.content_layers) + list(config.style_layers)))
         self.content_targets = {}
         if config.content_layers:  # a refining level (StyleConfig.refining) has none
-            with torch.no_grad(), _autocast(config, content.device.type):
+            with torch.no_grad(), speed.autocast(config.precision, content.device.type):
                 feats = model(content, config.content_layers)
                 self.content_targets = {k: v.detach() for k, v in feats.items()}
         self.style_targets = style_targets
@@ -116,7 +110,7 @@ class _Objective:
 
     def __call__(self, image: torch.Tensor, content_factor: float = 1.0, factor: float = 1.0):
         """(total, content, style); tiles scale the content term and the rest by their share."""
-        with _autocast(self.config, image.device.type):
+        with speed.autocast(self.config.precision, image.device.type):
             feats = self.model(image, self.layers)
         c_loss = sum(
             (content_loss(feats[name], self.content_targets[name], self.config.content_reduction)
@@ -167,6 +161,48 @@ class _Anchored:
             anchor = coarse_anchor(whole, self.coarse)
             (self.weight * anchor).backward()
         return total + self.weight * anchor.detach(), grad + whole.grad, anchor.detach(), s_loss
+
+
+class _Temporal:
+    """An animation frame's objective: its own plus ``weight`` × the temporal term of Ruder et al. (2016).
+
+    The term is the mean over the reliable pixels (``weights`` = c, 0 where the flow between the input
+    frames is not trusted) of (x − ω)², ω the previous styled frame warped onto this one. Departure
+    from the paper, which divides by all pixels: the mean over the reliable ones keeps the weight's
+    meaning when much of the frame is disoccluded. Evaluated on the whole image, like ``_Anchored``.
+    """
+
+    def __init__(self, objective, warped: torch.Tensor, weights: torch.Tensor, weight: float):
+        self.objective, self.warped, self.weights, self.weight = objective, warped, weights, float(weight)
+        self.count = (weights.sum() * warped.shape[1]).clamp_min(1.0)
+
+    def evaluate(self, image: torch.Tensor):
+        total, grad, c_loss, s_loss = self.objective.evaluate(image)
+        whole = image.detach().requires_grad_(True)
+        with torch.enable_grad():
+            term = (self.weights * (whole - self.warped) ** 2).sum() / self.count
+            (self.weight * term).backward()
+        return total + self.weight * term.detach(), grad + whole.grad, c_loss, s_loss
+
+
+def _frame_hooks(config: StyleConfig, content_rgb: np.ndarray, start: Any, temporal: Any, device: str):
+    """An animation frame's start image and temporal target (warped previous frame, reliability) as
+    tensors in the space the run optimises (luminance when the colours are preserved that way)."""
+    def working(rgb) -> torch.Tensor:
+        rgb = np.asarray(rgb, dtype=np.float32)[..., :3]
+        if rgb.shape[:2] != content_rgb.shape[:2]:
+            raise BadImage(f"The start image is {rgb.shape[1]}×{rgb.shape[0]} px but the frame is "
+                           f"{content_rgb.shape[1]}×{content_rgb.shape[0]}: give one of the frame's size.")
+        if config.preserve_colors == "luminance":
+            rgb = colors.grey_as_rgb(colors.luminance(rgb))
+        return images.to_tensor(np.ascontiguousarray(rgb), device)
+
+    start_t = working(start) if start is not None else None
+    if temporal is None:
+        return start_t, None
+    warped, weights = temporal
+    weights_t = torch.from_numpy(np.ascontiguousarray(weights, dtype=np.float32))[None, None].to(device)
+    return start_t, (working(warped), weights_t)
 
 
 class _LossReadout:
@@ -286,12 +322,19 @@ def stylize(
     *,
     masks: Any = None,
     style_masks: Any = None,
+    start: Any = None,
+    temporal: Any = None,
 ) -> StyleResult:
     """Re-paint ``content`` in the style of ``style``; see docs/ENGINE_API.md.
 
     ``masks``: one soft mask (0–1, any size) per style saying where on the photo it goes, or
     None for a style that paints the rest; ``style_masks``: one per style saying which part
     of the painting to learn from (nst_core/regions.py). Without either, nothing changes.
+
+    For a frame of an animation (nst_core/animation.py): ``start``, an H×W×3 image of the content's
+    size to start from instead of ``config.init`` (the previous styled frame, warped), and
+    ``temporal`` = (warped, weights): the warped previous styled frame and an H×W reliability map
+    (0–1) that ``config.temporal_weight`` holds the result to. Without them, nothing changes.
 
     Raises :class:`Cancelled` within one step of ``cancel`` saying so, and
     :class:`NSTError` subclasses (with a plain one-line message) for anything the user
@@ -300,9 +343,10 @@ def stylize(
     config = config or StyleConfig()
     config.validate()
     device = available_device(config.device)
+    config = speed.resolve(config, device)  # the measured-fastest convolution path and precision here
     try:
         with interrupt.watching(cancel):
-            return _run(content, style, config, device, progress, cancel, masks, style_masks)
+            return _run(content, style, config, device, progress, cancel, masks, style_masks, start, temporal)
     except Exception as exc:
         if _is_out_of_memory(exc):
             if device.startswith("cuda"):
@@ -316,7 +360,7 @@ def stylize(
 
 
 def _run(content, style, config: StyleConfig, device: str, progress: ProgressCallback, cancel: CancelFlag,
-         masks: Any = None, style_masks: Any = None) -> StyleResult:
+         masks: Any = None, style_masks: Any = None, start: Any = None, temporal: Any = None) -> StyleResult:
     started = time.perf_counter()
     content_rgb, alpha = images.to_float_image(content, "content image")
     style_rgbs = [images.to_float_image(s, f"style image {i + 1}")[0] for i, s in enumerate(_as_style_list(style))]
@@ -361,6 +405,7 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
         palette = np.concatenate([_share(s.reshape(-1, 3), w) for s, w in zip(style_rgbs, blend) if w > 0])
         start_content = images.to_tensor(colors.match_histogram(work_content, palette), device)
     style_tensors = [images.to_tensor(s, device) for s in style_rgbs]
+    frame_start, frame_temporal = _frame_hooks(config, content_rgb, start, temporal, device)
 
     image: Optional[torch.Tensor] = None
     average: Optional[torch.Tensor] = None
@@ -407,15 +452,20 @@ def _run(content, style, config: StyleConfig, device: str, progress: ProgressCal
             objective = _Objective(model, level_config, content_t, targets)
         del content_t
 
-        if image is None:
-            start = _initial_image(config, images.resize(start_content, size), generator)
+        if image is None and frame_start is not None:
+            level_start = images.resize(frame_start, size)
+        elif image is None:
+            level_start = _initial_image(config, images.resize(start_content, size), generator)
         elif refining:
-            start = _with_photo_detail(images.resize(image.detach(), size), full_content, tuple(image.shape[-2:]))
+            level_start = _with_photo_detail(images.resize(image.detach(), size), full_content, tuple(image.shape[-2:]))
         else:
-            start = images.resize(image.detach(), size)
+            level_start = images.resize(image.detach(), size)
         if refining and config.refine_anchor > 0:
             objective = _Anchored(objective, image.detach(), config.refine_anchor)  # the coarser level's picture
-        new_image = start.contiguous(memory_format=memory_format).requires_grad_(True)
+        if frame_temporal is not None and config.temporal_weight > 0:
+            objective = _Temporal(objective, images.resize(frame_temporal[0], size),
+                                  images.resize(frame_temporal[1], size).clamp(0, 1), config.temporal_weight)
+        new_image = level_start.contiguous(memory_format=memory_format).requires_grad_(True)
         if config.optimizer == "adam":
             if optimizer is None:
                 optimizer = torch.optim.Adam([new_image], lr=config.learning_rate)

