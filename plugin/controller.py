@@ -160,7 +160,7 @@ class StyleRun(QObject):
         if state == "failed":
             self.progress.show_problem(message, oom_device=oom_device)
         elif state == "cancelled":  # said, not just closed: the painter sees the click took effect
-            self.progress.show_note("Cancelled", message)
+            self.progress.show_note("Cancelled", message, finished=False)
         elif note:
             self.progress.show_note("Done, with a problem", message)
         else:

@@ -27,6 +27,7 @@ class Shape:
     height: int
     width: int
     whole_long_side: int = 0  #: the whole layer's long side when the area is a selected patch
+    selected: bool = False  #: the area is cut to the selection (the cost line then says "selection", not "layer")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ def estimate(preset: str, options: dict, shapes: Sequence[Shape], style_hw: Opti
         planned.append((hw, job))
     cost = costline.plan(planned, config.finish_size, rate)
     overhead = 0.0 if engine_loaded else ENGINE_LOAD_SECONDS
-    text = costline.describe(cost, [hw for hw, _ in planned], "layer", device_label, overhead)
+    area = "selection" if any(shape.selected for shape in shapes) else "layer"
+    text = costline.describe(cost, [hw for hw, _ in planned], area, device_label, overhead)
     total = None if cost.seconds is None else cost.seconds + overhead
     return Estimate(text, long=costline.is_long(total), seconds=total)

@@ -94,6 +94,14 @@ def unsupported_depth(name: str, depth: str) -> UnsupportedLayer:
                             "convert it to 8 or 16-bit integer, or 16 or 32-bit float, and try again.")
 
 
+def regions_need_selection() -> PluginError:
+    return PluginError("Regions from the selection need a selection: select the area first.")
+
+
+def no_second_painting() -> NoStyle:
+    return NoStyle("Choose the second painting, for the area outside the selection.")
+
+
 def no_style() -> NoStyle:
     return NoStyle("No style image is chosen: pick an image file or a layer to take the style from.")
 

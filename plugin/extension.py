@@ -65,21 +65,37 @@ def label_layers(entries) -> list:
     return choices
 
 
-def _shapes(document, nodes) -> list:
-    """The area each node would be styled in (plugin/cost.py), from bounds only."""
+def _shapes(document, nodes, use_selection: bool = True) -> list:
+    """The area each node would be styled in (plugin/cost.py), from bounds only: cut to the
+    selection, or (``use_selection=False``, what a *Regions* run styles) the whole layer."""
     from . import jobs, layers
     from .cost import Shape
 
+    selected = use_selection and layers.selection_rect(document) is not None
     found = []
     for node in nodes:
         if node is None or node.parentNode() is None or node.type() in _MASKS:
             continue
         try:
-            rect = layers.work_rect(document, node, True)
+            rect = layers.work_rect(document, node, use_selection)
         except errors.PluginError:  # empty, or outside the selection: Stylize says so in words
             continue
-        found.append(Shape(rect.height, rect.width, jobs.whole_long_side(node, rect)))
+        found.append(Shape(rect.height, rect.width, jobs.whole_long_side(node, rect), selected))
     return found
+
+
+def _refusal(nodes) -> str:
+    """What Stylize would refuse about these layers' pixels (a CMYK layer…), known before the click."""
+    from . import layers
+
+    for node in nodes:
+        if node is None or node.parentNode() is None or node.type() in _MASKS:
+            continue
+        try:
+            layers.pixel_format(node)
+        except errors.PluginError as error:
+            return str(error)
+    return ""
 
 
 def _remember_engine(info) -> None:
@@ -130,15 +146,18 @@ class NeuralStyleExtension(Extension):
             problem = errors.no_layer()
         selected = _selected_nodes(document)
         self.document = document
-        shapes = {"active": _shapes(document, [active]), "selected": _shapes(document, selected)}
+        targets = {"active": [active], "selected": selected or [active]}
+        shapes = {key: _shapes(document, nodes) for key, nodes in targets.items()}
+        whole = {key: _shapes(document, nodes, use_selection=False) for key, nodes in targets.items()}
         self.dialog = StyleDialog(
             PluginSettings.load(), _layer_choices(document),
             active_name=active.name() if active is not None else "",
             selected_count=len(selected) or (1 if active is not None else 0),
-            has_selection=document.selection() is not None,
+            has_selection=not layers_selection_empty(document),
             problem=str(problem) if problem else "", parent=parent,
             group_choices=[(label, node) for label, node in _layer_choices(document) if node.type() == "grouplayer"],
-            targets=selected or [active], shapes=shapes)
+            targets=selected or [active], shapes=shapes, whole_shapes=whole,
+            refusals={key: _refusal(nodes) for key, nodes in targets.items()})
         self.dialog.stylize_requested.connect(self._stylize)
         self.dialog.engine_known.connect(_remember_engine)
         self.dialog.finished.connect(self._dialog_closed)
@@ -195,10 +214,10 @@ class NeuralStyleExtension(Extension):
         if mode in ("selection_two", "selection_keep"):
             selection = document.selection()
             if selection is None or layers_selection_empty(document):
-                raise errors.PluginError("Regions from the selection need a selection: select the area first.")
+                raise errors.regions_need_selection()
             if mode == "selection_two":
                 if not second:
-                    raise errors.PluginError("Choose the second painting, for the area outside the selection.")
+                    raise errors.no_second_painting()
                 paintings, masks = [dialog.style_choice(), second], [selection, None]
             else:
                 paintings, masks = [dialog.style_choice()], [selection]

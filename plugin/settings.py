@@ -150,6 +150,9 @@ class PluginSettings:
     device: str = SETTINGS["device"].default
     detail: str = SETTINGS["detail"].default
     advanced_open: bool = False
+    #: the Regions choice (a key of plugin.regions.MODES) and the second painting, kept between runs
+    regions_mode: str = "none"
+    second_style: str = ""
     #: what "Automatic" ran on last time, e.g. "cpu" or "cuda", and its name ("CPU", the GPU's)
     auto_device: str = ""
     auto_device_name: str = ""
@@ -185,6 +188,10 @@ class PluginSettings:
             self.style_source = "file"
         if self.target not in TARGETS:
             self.target = "active"
+        from .regions import MODES
+
+        if self.regions_mode not in dict(MODES):
+            self.regions_mode = "none"
         for name, setting in SETTINGS.items():
             value = getattr(self, name)
             if setting.range is not None:

@@ -34,6 +34,15 @@ class Progress:
     elapsed: float  #: seconds since this layer started
     eta: Optional[float]  #: seconds left for this layer, None while unknown
     preview: Any = None  #: H×W×3 uint8 numpy array, or None
+    done: float = 0.0  #: share of this layer's work done (0–1): the measure the time left comes from
+
+
+def work_done(elapsed: float, remaining: Optional[float], step: int, total: int) -> float:
+    """The share of the work done, read off the engine's own time left (fine steps count as
+    what they cost), so the bar and "about … left" agree; steps only while no time is known."""
+    if remaining is not None and elapsed + remaining > 0:
+        return elapsed / (elapsed + remaining)
+    return step / total if total else 0.0
 
 
 @dataclass(frozen=True)
@@ -202,7 +211,8 @@ class StyleWorker(QObject):
                     preview = None
                     if p.preview is not None:
                         preview = (p.preview.clip(0, 1) * 255 + 0.5).astype("uint8")
-                    self.progressed.emit(Progress(index, count, p.step, p.total, elapsed, eta, preview))
+                    done = work_done(p.elapsed, eta, p.step, p.total)
+                    self.progressed.emit(Progress(index, count, p.step, p.total, elapsed, eta, preview, done))
 
                 data = jobs.style_job(nst_core, self.layer_jobs[index], self.style, config,
                                       progress=report, cancel=self.cancel_event)

@@ -97,3 +97,41 @@ def test_cancel_says_nothing_was_changed(gui):
 
 def test_the_action_is_declared_once(gui):
     assert "Duplicated action name" not in gui["_log"]
+
+
+def test_cancel_leaves_the_bar_where_it_stopped(gui):
+    """Issue 21, finding 6: a full bar after Cancel read as "finished"."""
+    before, after, maximum = gui["cancel"]["bar"]
+    assert after < maximum and after >= before
+
+
+def test_a_cmyk_layer_is_refused_before_the_click(gui):
+    """Issue 21, findings 3 and 4: said where the memory refusal is, Stylize disabled, in plain words."""
+    assert gui["cmyk_converted"] == "CMYKA"
+    c = gui["before_click"]["cmyk"]
+    assert not c["stylize"] and "8-bit CMYK" in c["cost"] and "Convert" in c["cost"], c
+    assert "U8" not in c["cost"] and " on the " not in c["cost"]  # no time estimated for it
+
+
+def test_a_selection_is_called_a_selection(gui):
+    """Issue 21, finding 5: a selection's box is not "the layer's own size"."""
+    s = gui["before_click"]["selection"]
+    assert s["stylize"] and "selection" in s["cost"] and "layer" not in s["cost"], s
+    assert "only the selected area" in s["note"]
+
+
+def test_regions_cost_the_whole_layer(gui):
+    """Issue 21, finding 1: a Regions run styles the whole layer; the cost line and the note say so."""
+    checks = gui["before_click"]
+    missing = checks["regions_no_second"]
+    assert not missing["stylize"] and "second painting" in missing["cost"], missing
+    regions, selection = checks["regions"], checks["selection"]
+    assert regions["stylize"] and "layer" in regions["cost"] and "selection" not in regions["cost"], regions
+    assert "whole layer" in regions["note"]
+    assert regions["cost"].startswith("96 × 64 px") and not selection["cost"].startswith("96 × 64 px"), selection
+
+
+def test_regions_from_a_selection_without_one_are_refused_before_the_click(gui):
+    """Issue 21, finding 4."""
+    r = gui["before_click"]["regions_no_selection"]
+    assert not r["stylize"] and "need a selection" in r["cost"], r

@@ -194,3 +194,11 @@ def test_thumbnail_box_agrees_with_the_problem_line(plugin, tmp_path):
     Image.new("1", (side, side)).save(big)  # 1-bit: small on disk, over the budget in pixels
     image, problem, word = dialog.load_thumbnail(str(big))
     assert image is None and word == dialog.TOO_LARGE and problem
+
+
+def test_progress_follows_the_work_not_the_steps(plugin):
+    """Issue 21, finding 6: the bar's share is the one the time left comes from."""
+    worker = pytest.importorskip("plugin.worker", exc_type=ImportError)
+    # 88 % of the steps done but 79 s of 100 s left: about a fifth of the work is done
+    assert worker.work_done(21.0, 79.0, 88, 100) == pytest.approx(0.21)
+    assert worker.work_done(0.5, None, 1, 4) == 0.25  # no time known yet: steps

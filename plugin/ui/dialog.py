@@ -24,6 +24,16 @@ QSpinBox, QToolButton, QVBoxLayout, QWidget = QtWidgets.QSpinBox, QtWidgets.QToo
 
 
 THUMB = 96
+#: what the selection does, per *Regions* choice (plugin/regions.MODES): the note under "Apply to"
+SELECTION_NOTES = {
+    "none": "There is a selection: only the selected area is styled, the rest of the new layer stays transparent.",
+    "selection_two": "There is a selection: the whole layer is styled, the selection with this painting, "
+                     "the rest with the second one.",
+    "selection_keep": "There is a selection: the whole layer is styled with this painting, "
+                      "then cut to the selection.",
+    "masks": "The selection is not used: the whole layer is styled, its selection masks choose the paintings.",
+    "group": "The selection is not used: the whole layer is styled, the group's layers choose the paintings.",
+}
 #: what the thumbnail box says when it has no picture to show
 NO_IMAGE, UNREADABLE, TOO_LARGE = "no image", "not readable", "too large"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;All files (*)"
@@ -131,7 +141,7 @@ class StyleDialog(QDialog):
 
     def __init__(self, settings: PluginSettings, layer_choices=(), active_name: str = "",
                  selected_count: int = 1, has_selection: bool = False, problem: str = "", parent=None,
-                 group_choices=(), targets=(), shapes=None):
+                 group_choices=(), targets=(), shapes=None, whole_shapes=None, refusals=None):
         super().__init__(parent)
         self.setObjectName("neural_style_dialog")
         self.setWindowTitle(TITLE)
@@ -144,6 +154,11 @@ class StyleDialog(QDialog):
         self._blocking = False
         #: target ("active" / "selected") -> the cost.Shape of every layer it would style
         self.shapes = dict(shapes or {})
+        #: the same for a *Regions* run, which styles the whole layer (the selection picks a painting)
+        self.whole_shapes = dict(whole_shapes or self.shapes)
+        #: target -> what Stylize would refuse about its layers ("" if nothing), shown before the click
+        self.refusals = dict(refusals or {})
+        self.has_selection = has_selection
         self._probe = None
         self._probing = set()
         self.estimate = None  #: the last cost.Estimate shown
@@ -247,12 +262,11 @@ class StyleDialog(QDialog):
         note = QLabel("Each result is a new layer above its source; the source is not changed.")
         note.setWordWrap(True)
         target_layout.addWidget(note)
-        if has_selection:
-            sel_note = QLabel("There is a selection: only the selected area is styled, "
-                              "the rest of the new layer stays transparent.")
-            sel_note.setObjectName("selection_note")
-            sel_note.setWordWrap(True)
-            target_layout.addWidget(sel_note)
+        self.selection_note = QLabel()
+        self.selection_note.setObjectName("selection_note")
+        self.selection_note.setWordWrap(True)
+        self.selection_note.setVisible(has_selection)
+        target_layout.addWidget(self.selection_note)
 
         # ---------------------------------------------------------------- regions (plugin/regions.py)
         from ..regions import MODES
@@ -268,8 +282,15 @@ class StyleDialog(QDialog):
         self.second_file = QComboBox()
         self.second_file.setObjectName("second_style_file")
         self.second_file.setMinimumContentsLength(28)
+        # no painting until one is chosen: pre-filled with the first painting it styled nothing differently
+        self.second_file.addItem("Choose the second painting…", "")
         for path in settings.recent_styles:
             self.second_file.addItem(os.path.basename(path) or path, path)
+        if settings.second_style:
+            self.set_second_style_file(settings.second_style)
+        index = self.regions_mode.findData(settings.regions_mode)
+        if index >= 0:
+            self.regions_mode.setCurrentIndex(index)
         self.second_browse = QPushButton("Browse…")
         self.second_browse.setObjectName("second_browse")
         self.regions_group = QComboBox()
@@ -339,6 +360,8 @@ class StyleDialog(QDialog):
             source.currentIndexChanged.connect(self._update_cost)
         self.from_file.toggled.connect(self._update_cost)
         self.target_active.toggled.connect(self._update_cost)
+        self.regions_mode.currentIndexChanged.connect(self._update_cost)
+        self.second_file.currentIndexChanged.connect(self._update_cost)
         if problem:
             self.show_problem(problem, blocking=True)
         else:
@@ -378,6 +401,8 @@ class StyleDialog(QDialog):
             setattr(s, name, field_value(widget))
         s.target = "selected" if self.target_selected.isChecked() else "active"
         s.advanced_open = self.advanced_toggle.isChecked()
+        s.regions_mode = self.regions_mode.currentData() or "none"
+        s.second_style = self.second_file.currentData() or ""
         s.sanitise()
         return s
 
@@ -403,8 +428,8 @@ class StyleDialog(QDialog):
     def set_second_style_file(self, path: str) -> None:
         index = self.second_file.findData(path)
         if index < 0:
-            self.second_file.insertItem(0, os.path.basename(path) or path, path)
-            index = 0
+            self.second_file.insertItem(1, os.path.basename(path) or path, path)
+            index = 1
         self.second_file.setCurrentIndex(index)
 
     def _browse_second(self) -> None:
@@ -415,6 +440,7 @@ class StyleDialog(QDialog):
 
     def _update_regions(self, *_) -> None:
         mode = self.regions_mode.currentData()
+        self.selection_note.setText(SELECTION_NOTES.get(mode, SELECTION_NOTES["none"]))
         self.second_file.setEnabled(mode == "selection_two")
         self.second_browse.setEnabled(mode == "selection_two")
         self.regions_group.setEnabled(mode == "group" and bool(self.group_nodes))
@@ -484,13 +510,35 @@ class StyleDialog(QDialog):
         path = self.style_path()
         return jobs.style_size(jobs.StyleSource(path, "")) if path else None
 
+    def _refusal(self, target: str, mode: str) -> str:
+        """What Stylize would refuse, known before the click (issue 21, finding 4)."""
+        from .. import errors
+
+        if self.refusals.get(target):
+            return self.refusals[target]
+        if mode in ("selection_two", "selection_keep") and not self.has_selection:
+            return str(errors.regions_need_selection())
+        if mode == "selection_two" and not self.second_file.currentData():
+            return str(errors.no_second_painting())
+        return ""
+
     def _update_cost(self, *_) -> None:
         from .. import cost
 
         if self._blocking:
             return
         values = self.values()
-        shapes = self.shapes.get(values.target) or self.shapes.get("active") or []
+        mode = self.regions_mode.currentData()
+        refusal = self._refusal(values.target, mode)
+        if refusal:  # where the memory refusal is shown, with Stylize disabled
+            self.estimate = None
+            self.cost.setText(refusal)
+            self.cost.setStyleSheet("QLabel { color: #c0392b; }")
+            self.stylize_button.setEnabled(False)
+            return
+        # a Regions run styles the whole layer: its cost is the whole layer's (finding 1)
+        areas = self.shapes if mode in (None, "none") else self.whole_shapes
+        shapes = areas.get(values.target) or areas.get("active") or []
         device = self.run_device()
         rate = values.rate(device) if device else None
         if rate is None:

@@ -14,6 +14,8 @@ QLabel, QProgressBar, QPushButton = QtWidgets.QLabel, QtWidgets.QProgressBar, Qt
 QVBoxLayout = QtWidgets.QVBoxLayout
 
 PREVIEW_SIZE = 180
+#: the bar's resolution: it shows the share of the work done (worker.Progress.done), not of the steps
+BAR_RANGE = 1000
 
 
 def preview_pixmap(rgb) -> QPixmap:
@@ -132,8 +134,8 @@ class ProgressDialog(QDialog):
     def set_step(self, info) -> None:
         """``info``: a ``worker.Progress``."""
         total = max(1, int(info.total))
-        self.bar.setRange(0, total)
-        self.bar.setValue(int(info.step))
+        self.bar.setRange(0, BAR_RANGE)
+        self.bar.setValue(round(min(1.0, max(0.0, info.done)) * BAR_RANGE))
         left = format_seconds(info.eta)
         self.detail.setText(f"Step {info.step} of{NBSP}{total} — about{NBSP}{left}{NBSP}left")
         if info.preview is not None:
@@ -151,11 +153,16 @@ class ProgressDialog(QDialog):
         self.show()
         self.raise_()
 
-    def show_note(self, title: str, message: str) -> None:
-        """Finished, with something the painter should know (e.g. a skipped layer)."""
+    def show_note(self, title: str, message: str, finished: bool = True) -> None:
+        """Over, with something the painter should know (a skipped layer, a cancel). A run
+        that did not finish keeps its bar where it stopped: a full bar reads as "finished"."""
         self.title.setText(title)
-        self.bar.setRange(0, 1)
-        self.bar.setValue(1)
+        if finished:
+            self.bar.setRange(0, 1)
+            self.bar.setValue(1)
+        elif self.bar.maximum() == 0:  # stopped before the first step: no busy animation left running
+            self.bar.setRange(0, 1)
+            self.bar.setValue(0)
         self.detail.setText("")
         self.message.setStyleSheet("")
         self.message.setText(message)

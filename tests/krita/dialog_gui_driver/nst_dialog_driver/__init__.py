@@ -123,6 +123,7 @@ class Driver:
 
         def click_cancel(run):
             self.names_before_cancel = self.names()
+            self.bar_before_cancel = run.progress.bar.value()
             run.progress.cancel_button.click()
             wait_for(lambda: run.state != "running" and run, cancelled, "cancelled", timeout=60, interval=50)
 
@@ -131,10 +132,75 @@ class Driver:
                                 "title": run.progress.title.text(), "message": run.progress.message.text(),
                                 "message_visible": run.progress.message.isVisible(),
                                 "close_visible": run.progress.close_button.isVisible(),
-                                "names_unchanged": self.names() == self.names_before_cancel}
-            self.api_strength()
+                                "names_unchanged": self.names() == self.names_before_cancel,
+                                "bar": [self.bar_before_cancel, run.progress.bar.value(), run.progress.bar.maximum()]}
+            self.refusal_checks()
 
         wait_for(lambda: top_widget("neural_style_dialog"), start, "dialog for cancel", timeout=30)
+
+    def dialog_state(self, dialog):
+        return {"cost": dialog.cost.text(), "stylize": dialog.stylize_button.isEnabled(),
+                "seconds": dialog.estimate.seconds if dialog.estimate is not None else None,
+                "note": dialog.selection_note.text() if dialog.selection_note.isVisible() else ""}
+
+    def reopen(self, node, then):
+        """Close the open dialog, make ``node`` active, open the dialog again, then ``then(dialog)``."""
+        dialog = top_widget("neural_style_dialog")
+        if dialog is not None:
+            dialog.reject()
+        self.doc.setActiveNode(node)
+        self.doc.waitForDone()
+
+        def trigger(_):
+            self.k.action("neural_style_transfer").trigger()
+            wait_for(lambda: top_widget("neural_style_dialog"), then, "dialog reopened", timeout=30)
+
+        wait_for(lambda: top_widget("neural_style_dialog") is None and self.doc.activeNode() == node, trigger,
+                 "dialog closed")
+
+    def refusal_checks(self):
+        """Issue 21, findings 1, 4 and 5: what the dialog says before the click."""
+        from krita import Selection
+        from neural_style.qt import QtCore
+        paper = self.doc.createNode("paper", "paintlayer")
+        self.doc.rootNode().addChildNode(paper, None)
+        paper.setPixelData(QtCore.QByteArray(b"\x80" * (4 * 32 * 32)), 0, 0, 32, 32)
+        RESULT["cmyk_converted"] = paper.setColorSpace("CMYKA", "U8", "Chemical proof") and paper.colorModel()
+        self.doc.waitForDone()
+        checks = RESULT["before_click"] = {}
+
+        def cmyk(dialog):
+            dialog.set_style_file(CONFIG["style"])
+            QApplication.processEvents()
+            checks["cmyk"] = self.dialog_state(dialog)
+            selection = Selection()
+            selection.select(0, 0, 48, 64, 255)  # the left half of the 96×64 photo
+            self.doc.setSelection(selection)
+            self.reopen(self.source, regions)
+
+        def regions(dialog):
+            dialog.set_style_file(CONFIG["style"])
+            mode = dialog.regions_mode
+            QApplication.processEvents()
+            checks["selection"] = self.dialog_state(dialog)
+            mode.setCurrentIndex(mode.findData("selection_two"))
+            QApplication.processEvents()
+            checks["regions_no_second"] = self.dialog_state(dialog)
+            dialog.set_second_style_file(CONFIG["style"])
+            QApplication.processEvents()
+            checks["regions"] = self.dialog_state(dialog)
+            self.doc.setSelection(Selection())
+            self.reopen(self.source, no_selection)
+
+        def no_selection(dialog):
+            mode = dialog.regions_mode
+            mode.setCurrentIndex(mode.findData("selection_keep"))
+            QApplication.processEvents()
+            checks["regions_no_selection"] = self.dialog_state(dialog)
+            dialog.reject()
+            self.api_strength()
+
+        self.reopen(paper, cmyk)
 
     def api_strength(self):
         from neural_style.api import stylize_layers
