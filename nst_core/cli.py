@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "that style paints the rest; with every style masked the rest keeps the photo's look)")
     parser.add_argument("--painting-masks", nargs="+", metavar="MASK",
                         help="one greyscale image per style, white on the part of the painting to learn from ('-' = all)")
+    parser.add_argument("--independent", action="store_true",
+                        help="with a folder of frames: style each frame alone (flickers; for comparison)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -267,12 +269,71 @@ def _save(result, target: _Output) -> Path:
         raise _RunError(f"could not save '{target.path}' ({exc}); the result was saved as {rescue} instead") from None
 
 
+def _frame_files(folder: Path) -> list:
+    """The folder's frames sorted by name, after checking each is readable and all are one size."""
+    from PIL import Image
+
+    from .limits import check_image_file
+
+    Image.init()
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in Image.registered_extensions())
+    if not files:
+        raise _UsageError(f"the folder '{folder}' holds no image frames: put the frames (PNG, JPEG, ...) in it")
+    first = check_image_file(files[0], f"frame '{files[0].name}'")
+    for path in files[1:]:
+        size = check_image_file(path, f"frame '{path.name}'")
+        if size != first:
+            raise _UsageError(f"frame '{path.name}' is {size[0]}×{size[1]} px but '{files[0].name}' is "
+                              f"{first[0]}×{first[1]}: give frames of one size")
+    return files
+
+
+def _animate(args: argparse.Namespace) -> int:
+    """A folder of frames styled as one animation, saved under the same names in the output folder."""
+    folder = Path(args.images[0]).expanduser()
+    if not args.output:
+        raise _UsageError("give the output folder with -o OUT_DIR")
+    output = Path(args.output).expanduser()
+    if output.exists() and not output.is_dir():
+        raise _UsageError(f"the output '{output}' is a file: give a folder for the styled frames")
+    if output.resolve() == folder.resolve():
+        raise _UsageError("the output folder is the frames' folder: give another one, so the frames are kept")
+    files = _frame_files(folder)
+    for index, style in enumerate(args.images[1:], start=1):
+        from .limits import check_image_file
+
+        check_image_file(style, "style image" if len(args.images) == 2 else f"style image {index}")
+    targets = [check_output(str(output / path.name), str(path)) if output.is_dir() else None for path in files]
+    config = config_from_args(args)
+    from .animation import stylize_frames
+
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt
+    started = time.perf_counter()
+    bar = _ProgressBar(not args.quiet)
+    results = stylize_frames([str(p) for p in files], args.images[1:], config, progress=lambda p: bar(p.step),
+                             cancel=_INTERRUPTED.is_set, independent=args.independent,
+                             masks=args.style_masks, style_masks=args.painting_masks)
+    for index, (path, result) in enumerate(zip(files, results)):
+        if index == 0:
+            output.mkdir(parents=True, exist_ok=True)  # only once the first frame is styled
+        target = targets[index] or check_output(str(output / path.name), str(path))
+        _save(result, target)
+        if not args.quiet:
+            sys.stderr.write(f"frame {index + 1}/{len(files)} done\n")
+    print(f"saved {len(files)} frame{'s' if len(files) != 1 else ''} in {output} in {time.perf_counter() - started:.1f} s"
+          f"{' (each frame alone)' if args.independent else ''}")
+    return 0
+
+
 def _main(argv: Optional[Sequence[str]]) -> int:
     args = build_parser().parse_args(argv)
     if args.download_weights:
         return _download(args.quiet)
     if len(args.images) < 2:
         raise _UsageError("give a content image and at least one style image")
+    if Path(args.images[0]).expanduser().is_dir():
+        return _animate(args)
     if not args.output:
         raise _UsageError("give the output file with -o OUT.png")
     _check_inputs(args)
