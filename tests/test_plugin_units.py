@@ -202,3 +202,15 @@ def test_progress_follows_the_work_not_the_steps(plugin):
     # 88 % of the steps done but 79 s of 100 s left: about a fifth of the work is done
     assert worker.work_done(21.0, 79.0, 88, 100) == pytest.approx(0.21)
     assert worker.work_done(0.5, None, 1, 4) == 0.25  # no time known yet: steps
+
+
+def test_regions_choice_and_second_painting_are_remembered(plugin):
+    """Issue 21, finding 8: kept across runs and restarts (Krita's settings), unknown modes dropped."""
+    settings = importlib.import_module("plugin.settings")
+    store = settings.MemoryStore()
+    s = settings.PluginSettings(regions_mode="selection_two", second_style="/tmp/matisse.jpg")
+    s.save(store)
+    loaded = settings.PluginSettings.load(store)
+    assert (loaded.regions_mode, loaded.second_style) == ("selection_two", "/tmp/matisse.jpg")
+    store.writeSetting(settings.GROUP, "regions_mode", "everywhere")
+    assert settings.PluginSettings.load(store).regions_mode == "none"

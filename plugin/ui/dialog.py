@@ -393,7 +393,7 @@ class StyleDialog(QDialog):
         s = copy.deepcopy(self.settings)
         s.style_source = "layer" if self.from_layer.isChecked() else "file"
         path = self.style_path()
-        if path:
+        if path and not self._style_problem:  # a file that is not an image is not kept among the recent ones
             s.remember_style(path)
         s.preset = self.preset.currentData()
         s.detail = self.detail.currentData()
