@@ -11,8 +11,9 @@ the cheap coarse scales and only a few at full size. Levels above the working si
 
 Speed paths (measured in BENCHMARKS.md): the network is truncated after the deepest layer
 used and loaded once per process; Gram targets are computed once per scale; on the CPU the
-convolutions run as Winograd transforms (``fast_conv``); on CUDA the convolutions run in
-bf16 autocast (``precision``) with Gram matrices and losses in float32, cuDNN autotuning,
+convolutions run the way nst_core/speed.py measured fastest on this machine (direct, Winograd
+transforms or bf16 autocast); on CUDA the convolutions run in bf16 autocast (``precision``);
+Gram matrices and losses are float32 on every path; on CUDA also cuDNN autotuning,
 optional ``torch.compile``, an L-BFGS whose decisions are tensor operations and loss
 values fetched asynchronously one step late, so the loop never waits for the GPU. Scales
 larger than ``tile_size`` are optimised tile by tile (nst_core/tiling.py).

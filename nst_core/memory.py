@@ -47,7 +47,7 @@ def estimate(content_hw: Tuple[int, int], style_hws: Iterable[Tuple[int, int]], 
     """Peak bytes of a run whose finest scale has ``long_side`` px (coarser scales cost less)."""
     kind = str(device).split(":")[0]
     per_pixel = STEP_BYTES_PER_PIXEL.get(kind, STEP_BYTES_PER_PIXEL["cpu"])
-    if kind == "cuda" and precision == "bf16":
+    if kind == "cuda" and precision in ("bf16", "auto"):  # "auto" is bf16 on CUDA (nst_core/speed.py)
         per_pixel = int(per_pixel * 0.7)
     height, width = fit_long_side(int(content_hw[0]), int(content_hw[1]), int(long_side))
     pixels = height * width

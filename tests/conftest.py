@@ -1,7 +1,9 @@
 """Shared fixtures: real example images, small sizes (the CI machine has two CPU cores)."""
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 EXAMPLES = ROOT / "examples"
+
+# One measured speed path (nst_core/speed.py) for the whole session, shared by every process it starts
+# (CLI runs, Krita with a temporary $HOME), so the choice is timed once and cannot differ between them.
+os.environ.setdefault("NST_SPEED_CACHE", str(Path(tempfile.mkdtemp(prefix="nst-speed-")) / "speed.json"))
 
 
 @pytest.fixture(scope="session")
