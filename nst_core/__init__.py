@@ -17,7 +17,7 @@ from .errors import BadConfig, BadImage, Cancelled, NSTError, OutOfMemory, Weigh
 _LAZY = {
     "PRESETS": ".config", "StyleConfig": ".config",
     "available_device": ".device", "device_name": ".device",
-    "stylize": ".engine", "calibrate": ".engine",
+    "stylize": ".engine", "calibrate": ".engine", "stylize_frames": ".animation",
     "Progress": ".result", "StyleResult": ".result",
     "WeightsInfo": ".weights", "download_torchvision_weights": ".weights",
 }
@@ -42,7 +42,7 @@ def find_weights(config: "StyleConfig | None" = None) -> "WeightsInfo":  # noqa:
 
 
 __all__ = [
-    "PRESETS", "StyleConfig", "available_device", "device_name", "stylize", "calibrate", "find_weights", "download_torchvision_weights",
+    "PRESETS", "StyleConfig", "available_device", "device_name", "stylize", "calibrate", "stylize_frames", "find_weights", "download_torchvision_weights",
     "NSTError", "BadConfig", "BadImage", "Cancelled", "OutOfMemory", "WeightsNotFound",
     "Progress", "StyleResult", "WeightsInfo",
 ]

@@ -54,9 +54,9 @@ REFINE_LAYERS = ("relu1_1", "relu2_1")
 DETAIL_CHOICES = (("layer", "Sharp at the layer's own size"), ("working", "Working size, scaled to the layer (faster)"))
 #: the painting's size relative to the working size, smallest and largest
 STYLE_SCALE_RANGE = (0.05, 8.0)
-#: StyleConfig.temporal_weight's default (measured with ``python -m bench --animation``, BENCHMARKS.md)
+#: StyleConfig.temporal_weight's default (from Ruder et al.-style runs on another machine; not yet re-tuned by a benchmark here)
 TEMPORAL_WEIGHT = 2e4
-#: StyleConfig.frame_step_ratio's default (measured with ``python -m bench --animation``, BENCHMARKS.md)
+#: StyleConfig.frame_step_ratio's default (from runs on another machine; not yet re-tuned by a benchmark here)
 FRAME_STEP_RATIO = 0.3
 #: frame_step_ratio's range
 FRAME_STEP_RATIO_RANGE = (0.05, 1.0)
