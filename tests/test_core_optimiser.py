@@ -63,7 +63,9 @@ def test_a_non_finite_loss_goes_back_and_the_run_recovers():
 
 def test_a_loss_scaled_by_ten_thousand_gives_the_same_picture(small_content, small_style):
     """The whole engine: α and β both × 10⁴ is the same objective up to scale, so the same image."""
-    base = dict(size=64, steps=12, scales=1, seed=3)
+    # fp32 direct convolutions: this is the optimiser's scale invariance; bf16's rounding (its own test,
+    # tests/test_core_speed.py) moves a chaotic 12-step optimisation by ~2/255 either way
+    base = dict(size=64, steps=12, scales=1, seed=3, precision="fp32", fast_conv=False)
     plain = StyleConfig.from_preset("balanced", **base)
     scaled = StyleConfig.from_preset("balanced", content_weight=plain.content_weight * 1e4,
                                      style_weight=plain.style_weight * 1e4,
