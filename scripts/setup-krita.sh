@@ -194,6 +194,8 @@ cp -p "$ROOT$PAINTER_HOME/.config/kritarc" "$ROOT$PAINTER_HOME/.config/kritarc.i
 as_painter sh -c "cd $PAINTER_HOME/src && python3 install.py --check" \
   > "$REPO/.krita/$VERSION/check.log" 2>&1 \
   || { cat "$REPO/.krita/$VERSION/check.log"; cannot "python3 install.py --check failed in the chroot"; }
+# torch's libraries are the same files in .venv and in every chroot (GBs apiece): one copy on disk
+hardlink -q -c -s 1M "$REPO/.venv" "$REPO"/.krita/*/root$PAINTER_HOME/.local 2>/dev/null || true
 rm -f "$REPO/.krita/$VERSION/unavailable.txt"
 echo "$stamp" > "$REPO/.krita/$VERSION/installed.stamp"
 say "ready in $((SECONDS - start)) s: bash scripts/krita.sh $VERSION ARGS runs krita ARGS in $ROOT (Krita $(cat "$ROOT/.nst-krita-version"))"
