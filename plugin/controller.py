@@ -20,7 +20,8 @@ CANCELLED = "Cancelled — nothing in the document was changed."
 
 
 class StyleRun(QObject):
-    """States: ``running`` → ``done`` | ``failed`` | ``cancelled`` (``failed`` may be retried)."""
+    """States: ``running`` → ``done`` | ``failed`` | ``cancelled`` (``failed`` may be retried);
+    ``running`` → ``asking`` when a source was painted on meanwhile → ``done`` or ``running`` again."""
 
     finished = pyqtSignal(str)
 
@@ -43,6 +44,8 @@ class StyleRun(QObject):
         self.progress.cancel_requested.connect(self.cancel)
         self.progress.retry_smaller.connect(self.retry_smaller)
         self.progress.retry_cpu.connect(self.retry_cpu)
+        self.progress.keep_result.connect(self.keep_result)
+        self.progress.style_again.connect(self.style_again)
         self.watch = QTimer(self)
         self.watch.setInterval(WATCH_INTERVAL_MS)
         self.watch.timeout.connect(self._watch)
@@ -89,8 +92,27 @@ class StyleRun(QObject):
         self.options["device"] = "cpu"
         self.start()
 
+    def keep_result(self) -> None:
+        """The painter keeps the result of the pixels read at the start, new strokes or not."""
+        if self.state == "asking":
+            self._insert_all()
+
+    def style_again(self) -> None:
+        """Read the changed sources again (same areas, masks and settings) and style them anew."""
+        if self.state != "asking":
+            return
+        try:
+            for job in self.jobs:
+                jobs.read(job, jobs.check_alive(job))
+        except errors.PluginError as error:
+            self._finish("failed", str(error))
+            return
+        self.results = {}
+        self.start()
+
     def is_running(self) -> bool:
-        return self.state == "running"
+        """A run is under way, or waits for the painter's answer about a changed source."""
+        return self.state in ("running", "asking")
 
     # ------------------------------------------------------------------ worker signals (GUI thread)
     def _on_progress(self, info: Progress) -> None:
@@ -119,7 +141,7 @@ class StyleRun(QObject):
         elif self._cancelled:
             self._finish("cancelled", CANCELLED)
         elif len(self.results) == len(self.jobs):
-            self._insert_all()
+            self._insert_or_ask()
         else:
             self._finish("failed", errors.unexpected(RuntimeError("the worker stopped early")))
 
@@ -137,6 +159,17 @@ class StyleRun(QObject):
             self.cancel()
 
     # ------------------------------------------------------------------ results
+    def _insert_or_ask(self) -> None:
+        """Insert the results, unless a source was painted on during the run: then ask first."""
+        changed = [job.source_name for job in self.jobs if jobs.changed_since_read(job)]
+        if not changed:
+            self._insert_all()
+            return
+        from nst_core import meanwhile
+
+        self.state = "asking"
+        self.progress.ask(meanwhile.TITLE, meanwhile.changed_sentence(changed), meanwhile.KEEP, meanwhile.AGAIN)
+
     def _insert_all(self) -> None:
         skipped = []
         for index, job in enumerate(self.jobs):

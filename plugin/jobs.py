@@ -33,6 +33,7 @@ class LayerJob:
     mask: Optional[np.ndarray]  #: H×W float32 selection strength, or None
     region_masks: Optional[list] = None  #: one mask per painting, or None (plugin/regions.py)
     whole_long_side: int = 0  #: long side of the whole layer when only a selected patch of it is styled
+    fingerprint: str = ""  #: of the bytes read, to notice strokes painted during the run (nst_core.meanwhile)
 
 
 @dataclass
@@ -138,19 +139,43 @@ def prepare(document, node, style_label: str, use_selection: bool = True) -> Lay
     rect = layers.work_rect(document, node, use_selection)
     check_pixel_budget(rect.width, rect.height, f"layer '{name}'" + (" (its selected area)" if use_selection and
                                                                     layers.selection_rect(document) else ""))
-    values = layers.read_pixels(node, rect, fmt)
-    alpha = np.ascontiguousarray(np.nan_to_num(values[:, :, -1], nan=0.0, posinf=1.0, neginf=0.0))
-    if not np.any(alpha > 0):
-        raise errors.empty_layer(name)
     mask = layers.selection_mask(document, rect) if use_selection else None
-    if mask is not None and not np.any(mask * alpha > 0):
-        raise errors.selection_misses(name)
-    return LayerJob(
+    job = LayerJob(
         document=document, source=node, source_id=node.uniqueId(), source_name=name,
         result_name=result_name(name, style_label), fmt=fmt, rect=rect,
-        content=layers.to_engine(values, fmt), alpha=alpha, mask=mask,
-        whole_long_side=whole_long_side(node, rect),
+        content=None, alpha=None, mask=mask, whole_long_side=whole_long_side(node, rect),
     )
+    read(job, node)
+    if mask is not None and not np.any(mask * job.alpha > 0):
+        raise errors.selection_misses(name)
+    return job
+
+
+def read(job: LayerJob, node) -> None:
+    """(Re)read ``job``'s area of ``node``: its pixels for the engine, alpha and fingerprint."""
+    data = layers.read_raw(node, job.rect)
+    values = layers.decode(data, job.rect.width, job.rect.height, job.fmt)
+    alpha = np.ascontiguousarray(np.nan_to_num(values[:, :, -1], nan=0.0, posinf=1.0, neginf=0.0))
+    if not np.any(alpha > 0):
+        raise errors.empty_layer(job.source_name)
+    job.content, job.alpha = layers.to_engine(values, job.fmt), alpha
+    job.fingerprint = _meanwhile().fingerprint(data)
+
+
+def changed_since_read(job: LayerJob) -> bool:
+    """The job's source still exists and its area no longer holds the bytes that were read."""
+    if not layers.document_is_open(job.document):
+        return False
+    node = layers.find_node(job.document, job.source_id)
+    if node is None or not job.fingerprint:
+        return False
+    return _meanwhile().fingerprint(layers.read_raw(node, job.rect)) != job.fingerprint
+
+
+def _meanwhile():
+    from nst_core import meanwhile  # torch-free
+
+    return meanwhile
 
 
 def whole_long_side(node, rect: layers.Rect) -> int:

@@ -193,14 +193,16 @@ def node_rect(node) -> Rect:
     return Rect.from_qrect(node.bounds())
 
 
+def read_raw(node, rect: Rect) -> bytes:
+    """The raw bytes of ``rect`` (image coordinates) of ``node``, as it looks or as painted."""
+    if reads_projection(node):
+        return bytes(node.projectionPixelData(*rect.args()))
+    return bytes(node.pixelData(*rect.args()))
+
+
 def read_pixels(node, rect: Rect, fmt: Optional[PixelFormat] = None) -> np.ndarray:
     """Canonical float32 pixels of ``rect`` (image coordinates) of ``node``."""
-    fmt = fmt or pixel_format(node)
-    if reads_projection(node):
-        data = node.projectionPixelData(*rect.args())
-    else:
-        data = node.pixelData(*rect.args())
-    return decode(data, rect.width, rect.height, fmt)
+    return decode(read_raw(node, rect), rect.width, rect.height, fmt or pixel_format(node))
 
 
 def write_pixels(node, rect: Rect, data: bytes) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 import shutil
 import sys
 from pathlib import Path
@@ -116,6 +117,16 @@ def test_styled_layer_above_source(gui):
     assert gui["gui_responsive_ticks"] >= 2  # the event loop kept turning while the worker ran
 
 
+def test_edit_menu_gains_no_entry(gui):
+    """Issue 21, finding 9: after a run the Edit menu holds the entries it held before; only
+    the Undo entry's name changes (to the run's one step)."""
+    before, after = gui["edit_menu_before"], gui["after_run"]["edit_menu"]
+    assert before and len(after) == len(before)
+    changed = [(b, a) for b, a in zip(before, after) if b != a]
+    assert changed == [(before[0], "Undo Add Layer")]
+    assert after.count("Redo ") <= 1 and not any(text.strip() in ("", "Redo") and text != "Redo " for text in after)
+
+
 def test_undo_removes_and_redo_restores(gui):
     new_name = gui["after_run"]["new_name"]
     assert gui["after_undo"]["names"] == gui["source"]["names_before"]
@@ -144,3 +155,26 @@ def test_layer_in_another_colour_space_is_one_undo_step(gui):
     assert d["names_after"] == d["names_before"] + ["Styled – deep (starry_night)"]
     assert d["names_after_undo"] == d["names_before"] and d["source_depth_after_undo"] == "U16"
     assert d["source_depth_after_second_undo"] == "U8"  # the next undo is the test's own conversion
+
+
+def test_strokes_painted_during_a_run_are_asked_about(gui):
+    """Issue 21, finding 2: a stroke painted on the source while it is styled is not lost in
+    silence: nothing is inserted until the painter chooses; *Style again* reads the new
+    strokes and styles them, *Keep this result* inserts the result of the pixels read first."""
+    from nst_core import meanwhile
+
+    runs = gui["painted_meanwhile"]
+    for choice, info in runs.items():
+        assert info["painted_while"] == "running"
+        assert info["state"] == "asking" and info["nothing_inserted_yet"], info
+        assert info["title"] == meanwhile.TITLE
+        assert info["message"] == meanwhile.changed_sentence([gui["source"]["name"]])
+        assert info["buttons"] == [meanwhile.AGAIN, meanwhile.KEEP]
+        assert info["final_state"] == "done" and not info["progress_visible"]
+        added = Counter(info["names_after"]) - Counter(info["names_before"])
+        assert len(info["names_after"]) == len(info["names_before"]) + 1
+        assert list(added) == ["Styled – Background (starry_night)"]
+        assert info["undo_text"] == "Undo Add Layer"  # still one undo step
+    red, green = runs["again"]["read_rgb"], runs["keep"]["read_rgb"]
+    assert red[0] > 0.95 and red[1] < 0.05 and red[2] < 0.05  # styled again from the red stroke
+    assert green == red  # kept: the result of what was read before the green stroke

@@ -30,6 +30,8 @@ class ProgressDialog(QDialog):
     cancel_requested = pyqtSignal()
     retry_smaller = pyqtSignal()
     retry_cpu = pyqtSignal()
+    keep_result = pyqtSignal()
+    style_again = pyqtSignal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -76,12 +78,18 @@ class ProgressDialog(QDialog):
         self.cancel_button.setObjectName("cancel")
         self.close_button = QPushButton("Close")
         self.close_button.setObjectName("close")
-        for button in (self.smaller_button, self.cpu_button):
+        self.keep_button = QPushButton()
+        self.keep_button.setObjectName("keep_result")
+        self.again_button = QPushButton()
+        self.again_button.setObjectName("style_again")
+        for button in (self.smaller_button, self.cpu_button, self.again_button, self.keep_button):
             self.buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
         self.buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
         self.buttons.addButton(self.close_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.smaller_button.clicked.connect(self.retry_smaller)
         self.cpu_button.clicked.connect(self.retry_cpu)
+        self.keep_button.clicked.connect(self._keep)
+        self.again_button.clicked.connect(self.style_again)
         self.cancel_button.clicked.connect(self._cancel)
         self.close_button.clicked.connect(self.close)
         self._set_buttons(running=True)
@@ -91,25 +99,35 @@ class ProgressDialog(QDialog):
         layout.addWidget(self.buttons)
 
     # ------------------------------------------------------------------ state
-    def _set_buttons(self, running: bool, oom_device=None) -> None:
+    def _set_buttons(self, running: bool, oom_device=None, asking: bool = False) -> None:
         self.cancel_button.setVisible(running)
         self.cancel_button.setEnabled(running)
-        self.close_button.setVisible(not running)
+        self.close_button.setVisible(not running and not asking)
         self.smaller_button.setVisible(oom_device is not None)
         self.cpu_button.setVisible(oom_device not in (None, "cpu"))
+        self.keep_button.setVisible(asking)
+        self.again_button.setVisible(asking)
+
+    def _keep(self) -> None:
+        self._set_buttons(running=False)
+        self.keep_result.emit()
 
     def _cancel(self) -> None:
         self.cancel_button.setEnabled(False)
         self.detail.setText("Stopping after the current step…")
         self.cancel_requested.emit()
 
-    def reject(self) -> None:  # Esc / window close while running = Cancel
+    def reject(self) -> None:  # Esc / window close while running = Cancel; while asking = Keep
+        if self.keep_button.isVisible():
+            self._keep()
         if self.cancel_button.isVisible() and self.cancel_button.isEnabled():
             self._cancel()
         elif not self.cancel_button.isVisible():
             super().reject()
 
     def closeEvent(self, event):  # noqa: N802
+        if self.keep_button.isVisible():
+            self._keep()
         if self.cancel_button.isVisible():
             if self.cancel_button.isEnabled():
                 self._cancel()
@@ -150,6 +168,16 @@ class ProgressDialog(QDialog):
         self.message.setStyleSheet("QLabel { color: #c0392b; }")
         self.message.show()
         self._set_buttons(running=False, oom_device=oom_device)
+        self.show()
+        self.raise_()
+
+    def ask(self, title: str, message: str, keep: str, again: str) -> None:
+        """The run is over but its source changed meanwhile: keep the result, or style again?"""
+        self.show_note(title, message)
+        self.keep_button.setText(keep)
+        self.again_button.setText(again)
+        self._set_buttons(running=False, asking=True)
+        self.keep_button.setDefault(True)
         self.show()
         self.raise_()
 

@@ -24,6 +24,17 @@ def pixels(node, rect):
     return bytes(node.pixelData(rect.x(), rect.y(), rect.width(), rect.height()))
 
 
+def edit_menu(window):
+    """The texts of the Edit menu's entries, as the painter sees them (separators left out)."""
+    bar = window.qwindow().menuBar()
+    for action in bar.actions():
+        if action.menu() is not None and action.text().replace("&", "") == "Edit":
+            menu = action.menu()
+            menu.aboutToShow.emit()  # menus that fill themselves on opening
+            return [a.text() for a in menu.actions() if not a.isSeparator()]
+    return None
+
+
 class Driver:
     def __init__(self):
         self.k = Krita.instance()
@@ -83,6 +94,7 @@ class Driver:
         self.doc.setActiveNode(self.source)
         self.rect = self.source.bounds()
         self.source_bytes = pixels(self.source, self.rect)
+        RESULT["edit_menu_before"] = edit_menu(self.k.activeWindow())
         RESULT["source"] = {"name": self.source.name(), "depth": self.source.colorDepth(),
                             "bounds": [self.rect.x(), self.rect.y(), self.rect.width(), self.rect.height()],
                             "names_before": self.names()}
@@ -146,6 +158,7 @@ class Driver:
             "pixels_changed": pixels(new, self.rect) != self.source_bytes,
             "source_identical": pixels(self.source, self.rect) == self.source_bytes,
             "undo_text": self.k.action("edit_undo").text(),
+            "edit_menu": edit_menu(self.k.activeWindow()),
         }
         log("edit_undo")
         self.k.action("edit_undo").trigger()
@@ -264,9 +277,53 @@ class Driver:
             info["source_depth_after_second_undo"] = deep.colorDepth()
             info["names_before"] = names_before
             RESULT["other_depth"] = info
-            finish()
+            self.painted_meanwhile("again", b"\x00\x00\xff\xff", lambda: self.painted_meanwhile("keep", b"\x00\xff\x00\xff", finish))
 
         QTimer.singleShot(800, second_undo)
+
+    # 8. strokes painted on the source during a run: nothing is inserted until the painter
+    #    chooses to keep the result or style the layer again with its new strokes
+    def painted_meanwhile(self, choice, bgra, then):
+        from neural_style import jobs
+        from neural_style.controller import StyleRun
+        QByteArray = QtCore.QByteArray
+        names_before = self.names()
+        style = jobs.style_from_path(CONFIG["style"])
+        job = jobs.prepare(self.doc, self.source, style.label)
+        run = StyleRun([job], style, "fast", {"steps": 100, "size": 64, "seed": 0, "device": "cpu"},
+                       self.k.activeWindow().qwindow())
+        self.plugin().run = run
+        info = {"choice": choice}
+        box = (8, 8, 16, 16)  # x, y, w, h in image coordinates
+
+        def colour_of_read_pixels():  # mean RGB the engine was given over the painted box
+            y, x = box[1] - self.rect.y(), box[0] - self.rect.x()
+            return [round(float(v), 3) for v in run.jobs[0].content[y:y + box[3], x:x + box[2]].reshape(-1, 3).mean(axis=0)]
+
+        def paint(_):
+            info["painted_while"] = run.state
+            self.source.setPixelData(QByteArray(bgra * (box[2] * box[3])), *box)
+            self.doc.waitForDone()
+            wait_for(lambda: run.state != "running", asked, "painted-meanwhile run", timeout=120, interval=50)
+
+        def asked(_):
+            progress = run.progress
+            info.update(state=run.state, title=progress.title.text(), message=progress.message.text(),
+                        buttons=[b.text() for b in progress.buttons.buttons() if b.isVisible()],
+                        nothing_inserted_yet=self.names() == names_before)
+            (progress.again_button if choice == "again" else progress.keep_button).click()
+            wait_for(lambda: run.state not in ("running", "asking"), over, "after the choice", timeout=120, interval=50)
+
+        def over(_):
+            self.doc.waitForDone()
+            info.update(final_state=run.state, names_after=self.names(), names_before=names_before,
+                        read_rgb=colour_of_read_pixels(), undo_text=self.k.action("edit_undo").text(),
+                        progress_visible=run.progress.isVisible())
+            RESULT.setdefault("painted_meanwhile", {})[choice] = info
+            then()
+
+        run.start()
+        wait_for(lambda: run.progress.bar.value() >= 1 or run.state != "running", paint, "first step", timeout=90, interval=20)
 
 
 _DRIVER = boot("NST_GUI_TEST_CONFIG", Driver)
