@@ -19,6 +19,7 @@ import gi
 gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp, GLib, GObject  # noqa: E402
 
+from nst_core import meanwhile  # noqa: E402 (torch-free)
 from nst_core.config import DETAIL_CHOICES as _ENGINE_DETAIL_CHOICES  # noqa: E402 (torch-free)
 
 from . import DEFAULT_PRESET, PRESET_HINTS, PRESETS, PROCEDURE, bridge, messages, pixels  # noqa: E402
@@ -250,11 +251,11 @@ def style_drawables(image, drawables, settings: dict, window=None) -> list:
                 raise messages.empty_layer(layer.get_name())
             if mask is not None and not pixels.any_visible(rgba, mask):
                 raise messages.selection_misses(layer.get_name())
-            prepared.append((layer, rect, work.add(rgba, mask, rect.width, rect.height)))
+            prepared.append((layer, rect, work.add(rgba, mask, rect.width, rect.height), meanwhile.fingerprint(rgba)))
         options = dict(settings.get("options", {}), preview=window is not None)
         request = {"style": style, "preset": settings.get("preset"), "options": options,
-                   "workdir": work.path, "jobs": [job.as_dict() for _, _, job in prepared]}
-        progress = Progress((layer.get_name() for layer, _, _ in prepared), window)
+                   "workdir": work.path, "jobs": [job.as_dict() for _, _, job, _ in prepared]}
+        progress = Progress((layer.get_name() for layer, _, _, _ in prepared), window)
         log = os.path.join(work.path, "worker.log")
         try:
             _run_worker(python, request, progress, window, log)
@@ -263,10 +264,12 @@ def style_drawables(image, drawables, settings: dict, window=None) -> list:
             if "stopped unexpectedly" in str(error) and detail:
                 raise messages.engine_crashed(detail) from None
             raise
-        results = [(layer, rect, work.result(job, rect.width, rect.height)) for layer, rect, job in prepared]
+        results = [(layer, rect, work.result(job, rect.width, rect.height)) for layer, rect, job, _ in prepared]
         for layer, _, _ in results:
             if not layer.is_valid():
                 raise messages.layer_gone("?")
+        if _ask_again_if_changed(prepared, window):
+            return style_drawables(image, drawables, settings, window)
         Gimp.progress_set_text("Neural Style Transfer: adding the result")
         added = []
         image.undo_group_start()
@@ -284,6 +287,20 @@ def style_drawables(image, drawables, settings: dict, window=None) -> list:
         return added
     finally:
         work.close()
+
+
+def _ask_again_if_changed(prepared, window) -> bool:
+    """A layer painted on during the run (its area no longer holds the bytes read): ask the
+    painter whether to style it again; without a window (a script) the result is kept."""
+    changed = [layer.get_name() for layer, rect, _, read in prepared
+               if meanwhile.fingerprint(pixels.read_rgba(layer, rect)) != read]
+    if not changed:
+        return False
+    text = meanwhile.changed_sentence(changed)
+    trace("changed", text=text, names=changed)
+    again = window is not None and window.ask(text)
+    trace("answer", again=again)
+    return again
 
 
 def _last_line(path: str) -> str:

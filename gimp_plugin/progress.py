@@ -16,9 +16,16 @@ gi.require_version("Gtk", "3.0")
 gi.require_version("GimpUi", "3.0")
 from gi.repository import GdkPixbuf, GimpUi, GLib, Gtk  # noqa: E402
 
+from nst_core import meanwhile  # noqa: E402 (torch-free)
+
 from . import messages  # noqa: E402
 
 PREVIEW_SIDE = 256
+
+
+#: the answers of :meth:`Window.ask` (nst_core.meanwhile's words, with GTK mnemonics)
+KEEP, AGAIN = 1, 2
+LABELS = {KEEP: "_" + meanwhile.KEEP, AGAIN: meanwhile.AGAIN.replace(" a", " _a", 1)}
 
 
 class Window:
@@ -28,6 +35,7 @@ class Window:
         self.cancel_requested = threading.Event()
         self.running = True
         self._loop = None
+        self._answer = None
         self.dialog = Gtk.Dialog(title=messages.TITLE, modal=False)
         self.dialog.set_default_size(360, -1)
         try:
@@ -93,10 +101,11 @@ class Window:
             self.button.set_sensitive(False)
             self.text.set_text("Stopping after the current step…")
 
-    def _response(self, _dialog, _response) -> None:
+    def _response(self, _dialog, response) -> None:
         if self.running:
             self._cancel()
         elif self._loop is not None:
+            self._answer = response
             self._loop.quit()
 
     def _delete(self, *_args) -> bool:
@@ -104,6 +113,30 @@ class Window:
         return True  # closed by finish()/destroy(), not by the window manager
 
     # --- at the end -----------------------------------------------------------------
+    def ask(self, message: str) -> bool:
+        """A layer was painted on during the run: True to style again, False to keep the result
+        (also when the window is closed)."""
+        self.running = False
+        self.text.set_text(message)
+        self.bar.set_fraction(1.0)
+        self.button.hide()
+        buttons = [self.dialog.add_button(LABELS[answer], answer) for answer in (AGAIN, KEEP)]
+        self.dialog.set_default_response(KEEP)
+        buttons[1].grab_focus()
+        self._answer = None
+        self._loop = GLib.MainLoop()
+        self._loop.run()
+        self._loop = None
+        for button in buttons:
+            button.destroy()
+        again = self._answer == AGAIN
+        if again:  # the same window follows the new run
+            self.running = True
+            self.button.show()
+            self.bar.set_fraction(0.0)
+            self.set_text("Starting again with the new strokes…")
+        return again
+
     def finish(self, message: str) -> None:
         """Say ``message`` (e.g. that Cancel changed nothing) until the painter closes the window."""
         self.running = False

@@ -643,3 +643,57 @@ finish(out)
         styled_name("Background"), "Styled – Background (woman-with-hat-matisse)", "Background"]
     assert data["after_run"][1:] == data["before"]
     assert data["after_cancel"] == data["after_run"]
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is needed for the GUI test (apt install xvfb)")
+def test_gui_layer_painted_on_during_the_run_is_asked_about(batch):
+    """Issue 21, finding 2 in GIMP: the painter clears the layer (Edit ▸ Clear, Delete) while
+    it is being styled; the run then says so and offers to keep the result or style again,
+    and *Style again* styles the layer as it is now, once, with one result layer."""
+    from nst_core import meanwhile
+
+    remember_settings(steps=30, size=96)
+    xvfb = Xvfb()
+    trace = Trace(batch)
+    try:
+        body = f"""
+image = load({PHOTO!r}, 96)
+layer = image.get_layers()[0]
+Gimp.Display.new(image)
+Gimp.displays_flush()
+before = tree(image)
+status = call(image, [layer], {STYLE!r}, run_mode=Gimp.RunMode.INTERACTIVE)
+finish(dict(status=status, before=before, after=tree(image)))
+"""
+        runner = __import__("threading").Thread(
+            target=lambda: setattr(batch, "data", batch.run(body, program="gimp-3.0", env={"DISPLAY": xvfb.display},
+                                                            extra=("--no-splash",))), daemon=True)
+        runner.start()
+        trace.runner = runner
+        last_dialog(trace, None, lambda e: e["measured"], 240, "the dialog never measured")
+        press(xvfb, visible_window(xvfb), "Return")  # OK
+        trace.wait(None, lambda e: e["event"] == "progress" and e["step"] >= 1, 200, "the run never started")
+        image_window = xvfb.tool("xdotool", "search", "--name", r"\[Untitled\].* – GIMP$").split()[0]
+        geometry = dict(line.split("=") for line in xvfb.tool("xdotool", "getwindowgeometry", "--shell",
+                                                               image_window).split())
+        middle = (str(int(geometry["WIDTH"]) // 2), str(int(geometry["HEIGHT"]) // 2))
+        xvfb.tool("xdotool", "mousemove", "--window", image_window, *middle, "click", "1")  # focus the canvas
+        press(xvfb, image_window, "Delete")  # Edit ▸ Clear: the layer now holds the background colour
+        changed = trace.wait(None, lambda e: e["event"] == "changed", 200, "the change was not noticed")
+        press(xvfb, visible_window(xvfb), "alt+a")  # Style _again
+        trace.wait(None, lambda e: e["event"] in ("finished", "error"), 300, "the second run did not end")
+        runner.join(TIMEOUT)
+        data = batch.data
+        events = trace.events()
+    finally:
+        trace.close()
+        xvfb.close()
+    assert changed["text"] == meanwhile.changed_sentence(["Background"])
+    kinds = [e["event"] for e in events if e["event"] in ("changed", "answer", "finished", "error")]
+    assert kinds == ["changed", "answer", "finished"], kinds  # styled again once, and not asked again
+    assert [e for e in events if e["event"] == "answer"][0]["again"] is True
+    answered = events.index([e for e in events if e["event"] == "answer"][0])
+    assert any(e["event"] == "progress" for e in events[answered:])  # the second run really ran
+    assert data["status"][0] == "success", data["status"]
+    assert [layer["name"] for layer in data["after"]] == [styled_name("Background"), "Background"]
+    assert data["after"][1] != data["before"][0]  # the source holds the painter's change, untouched by the run
