@@ -244,6 +244,7 @@ def gui(request):
     gui_tests.test_driver_ran_without_errors, gui_tests.test_styled_layer_above_source,
     gui_tests.test_undo_removes_and_redo_restores, gui_tests.test_vector_layer_read_through_projection,
     gui_tests.test_cancel_stops_quickly_and_changes_nothing, gui_tests.test_layer_in_another_colour_space_is_one_undo_step,
+    gui_tests.test_edit_menu_gains_no_entry, gui_tests.test_strokes_painted_during_a_run_are_asked_about,
 ], ids=lambda check: check.__name__[len("test_"):])
 def test_gui(gui, check):
     check(gui)
