@@ -286,3 +286,15 @@ class MemoryStore:
 
     def writeSetting(self, group, key, value):  # noqa: N802
         self.values[(group, key)] = value
+
+
+def typed_path(text: str) -> str:
+    """A painting's path as typed or pasted into the file box: surrounding spaces and quotes,
+    a ``file://`` URL (what a file manager's copy gives) and ``~`` undone; "" for nothing."""
+    import os
+    from urllib.parse import unquote, urlparse
+
+    text = text.strip().strip("\"'").strip()
+    if text.startswith("file://"):
+        text = unquote(urlparse(text).path)
+    return os.path.expanduser(text) if text else ""

@@ -71,6 +71,15 @@ def test_problem_clears_when_a_style_is_picked(gui):
     assert gui["problem_after_style"] == ""
 
 
+def test_a_pasted_path_is_taken_like_a_browsed_one(gui):
+    """Issue 21, finding 7: the file box takes a typed or pasted path (here a file:// URL in
+    quotes, as a file manager copies it); Enter chooses it and starts no run."""
+    typed = gui["typed_path"]
+    assert typed["style_path"] == typed["pasted"]
+    assert typed["shown"] == Path(typed["pasted"]).name
+    assert not typed["run_started"] and typed["dialog_open"]
+
+
 def test_same_named_layers_are_told_apart_and_the_target_is_not_preselected(gui):
     labels = [label.strip() for label in gui["style_layers"]]
     assert len(set(labels)) == len(labels), labels

@@ -11,7 +11,7 @@ import sys
 
 from ..errors import TITLE
 from ..qt import Qt, QtCore, QtGui, QtWidgets, pyqtSignal
-from ..settings import ADVANCED, PRESET_HINTS, SETTINGS, PluginSettings, Setting
+from ..settings import ADVANCED, PRESET_HINTS, SETTINGS, PluginSettings, Setting, typed_path
 
 QObject = QtCore.QObject
 QGuiApplication, QImage, QPixmap = QtGui.QGuiApplication, QtGui.QImage, QtGui.QPixmap
@@ -131,6 +131,21 @@ class ThumbnailLoader(QObject):
             pass
 
 
+class EnterTakesPath(QObject):
+    """Enter in the file box chooses the typed path instead of pressing *Stylize* (the default
+    button): the painter sees the thumbnail and cost of the new painting before running."""
+
+    def __init__(self, take, parent=None):
+        super().__init__(parent)
+        self.take = take
+
+    def eventFilter(self, watched, event):  # noqa: N802 — Qt's name
+        if event.type() == QtCore.QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.take()
+            return True
+        return False
+
+
 class StyleDialog(QDialog):
     """``layer_choices``: list of (label, node) for "style from a layer"; ``targets``: the
     layers about to be styled (never pre-selected as the style)."""
@@ -176,7 +191,10 @@ class StyleDialog(QDialog):
         self.file_combo.setObjectName("style_file")
         self.file_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.file_combo.setMinimumContentsLength(28)
-        self.file_combo.setToolTip("The style image; the last few you used are remembered.")
+        self.file_combo.setToolTip("The style image: type or paste its path, or Browse…; the last few you used are remembered.")
+        self.file_combo.setEditable(True)  # a path can be typed or pasted (issue 21, finding 7)
+        self.file_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.file_combo.lineEdit().setPlaceholderText("Type or paste a path, or Browse…")
         self.browse = QPushButton("Browse…")
         self.browse.setObjectName("browse")
         self.layer_combo = QComboBox()
@@ -346,6 +364,9 @@ class StyleDialog(QDialog):
 
         # ---------------------------------------------------------------- behaviour
         self.browse.clicked.connect(self._browse)
+        self.file_combo.lineEdit().editingFinished.connect(self._typed)
+        self._enter_filter = EnterTakesPath(self._typed, self)
+        self.file_combo.lineEdit().installEventFilter(self._enter_filter)
         self.file_combo.currentIndexChanged.connect(self._update_style)
         self.layer_combo.currentIndexChanged.connect(self._update_style)
         self.from_file.toggled.connect(self._update_style)
@@ -569,6 +590,19 @@ class StyleDialog(QDialog):
             self.file_combo.setItemData(0, path, Qt.ItemDataRole.ToolTipRole)
             index = 0
         self.file_combo.setCurrentIndex(index)
+
+    def _typed(self) -> None:
+        """A path typed or pasted into the file box (Enter, or leaving the box) is taken as if
+        browsed to: thumbnail, refusal in words and cost line follow."""
+        index = self.file_combo.currentIndex()
+        text = self.file_combo.lineEdit().text()
+        if index >= 0 and text == self.file_combo.itemText(index):
+            return  # the chosen file's own name, untouched
+        path = typed_path(text)
+        if path:
+            self.set_style_file(path)
+        if self.file_combo.currentIndex() >= 0:  # the chosen file's name, as for a browsed one
+            self.file_combo.lineEdit().setText(self.file_combo.itemText(self.file_combo.currentIndex()))
 
     def _browse(self) -> None:
         start = os.path.dirname(self.style_path()) if self.style_path() else os.path.expanduser("~")

@@ -77,14 +77,27 @@ class Driver:
         dialog.findChild(QPushButton, "stylize").click()  # no style chosen yet
         QApplication.processEvents()
         RESULT["problem_without_style"] = dialog.problem.text() if dialog.problem.isVisible() else ""
-        dialog.set_style_file(CONFIG["style"])
-        QApplication.processEvents()
+        self.type_style_path(dialog)
         RESULT["problem_after_style"] = dialog.problem.text() if dialog.problem.isVisible() else ""
         preset.setCurrentIndex(preset.findData("fast"))
         dialog.fields["steps"].setValue(CONFIG["steps"])
         dialog.fields["size"].setValue(CONFIG["size"])
         self.runs = []
         self.stylize(dialog)
+
+    def type_style_path(self, dialog):
+        """The painting's path pasted into the file box as a file manager copies it (a file://
+        URL, in quotes), then Enter: chosen as if browsed to, and Enter starts no run."""
+        from neural_style.qt import QtCore, QtGui, QtWidgets
+        Qt, QEvent, QKeyEvent = QtCore.Qt, QtCore.QEvent, QtGui.QKeyEvent
+        edit = dialog.findChild(QtWidgets.QComboBox, "style_file").lineEdit()
+        edit.setFocus()
+        edit.setText(f' "file://{CONFIG["style"]}" ')
+        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            QApplication.sendEvent(edit, QKeyEvent(kind, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier))
+        QApplication.processEvents()
+        RESULT["typed_path"] = {"style_path": dialog.style_path(), "shown": edit.text(), "pasted": CONFIG["style"],
+                                "run_started": self.plugin().run is not None, "dialog_open": dialog.isVisible()}
 
     def stylize(self, dialog):
         from neural_style.qt import QtWidgets
