@@ -4,8 +4,9 @@ on this machine's device, a warning for long runs and a refusal for sizes that d
 The time is the run's plan (``nst_core.schedule``: every level, its steps and tiles, for
 exactly the settings each layer will be styled with, ``jobs.job_config``) priced with the
 step cost measured on this machine (``nst_core.calibrate``, kept in the settings). The
-memory check is the engine's own (``nst_core.memory``). Nothing here imports torch, so
-the GUI thread may call it on every change.
+memory check is the engine's own (``nst_core.memory``). On the CPU nothing here imports
+torch (a GPU's free memory is asked of torch, which the dialog's engine probe has loaded
+by then), so the GUI thread may call it on every change.
 """
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The only module that talks to ``nst_core`` — imported lazily, after bootstrap.
+"""The plugin's way to the engine's torch side (``nst_core``): find it, load it, configure a run.
+
+Other plugin modules use only nst_core's torch-free parts (limits, schedule, costline,
+meanwhile) directly.
 
 Importing torch takes seconds, so nothing here runs at Krita's start: the dialog asks
 :func:`missing_dependency` (cheap, imports nothing) and the worker calls :func:`load`.

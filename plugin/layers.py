@@ -61,10 +61,6 @@ class PixelFormat:
         return _ORDER[(self.model, self.is_integer)]
 
     @property
-    def bytes_per_pixel(self) -> int:
-        return self.channels * self.dtype.itemsize
-
-    @property
     def linear(self) -> bool:
         name = (self.profile or "").lower()
         return "g10" in name or "linear" in name or name.startswith("scrgb")

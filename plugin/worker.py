@@ -125,10 +125,6 @@ class EngineThread:
             finally:
                 release_free_memory()
 
-    @property
-    def ident(self):
-        return self._thread.ident
-
 
 _ENGINE_THREAD = None
 _ENGINE_LOCK = threading.Lock()
