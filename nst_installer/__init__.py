@@ -12,3 +12,5 @@ __version__ = "1.0.0"
 
 #: The pykrita module name; Krita enables it through ``[python] enable_<name>=true``.
 PLUGIN_NAME = "neural_style"
+#: the folder inside the installed package with the example paintings (plugin/settings.py: PAINTINGS)
+PAINTINGS = "paintings"

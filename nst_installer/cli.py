@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NoReturn, Optional, Sequence, TextIO, Tuple
 
-from . import PLUGIN_NAME, __version__, deps, files
+from . import PAINTINGS, PLUGIN_NAME, __version__, deps, files
 from .check import run_check
 from .errors import EXIT_SETUP, InstallError, from_os_error
 from .files import CopyFn, default_copy
@@ -254,6 +254,8 @@ def copy_plugin(ctx: Context, layout: Layout, sources: Sources, sys_paths: Seque
     """The two packages, the .desktop and the .action file, each swapped in atomically."""
     listing = "".join(f"{p}\n" for p in sys_paths).encode("utf-8")
     files.replace_tree(sources.plugin, layout.package, ctx.copy_fn, {layout.sys_paths.name: listing})
+    if sources.paintings.is_dir():  # inside the package: uninstalled with it
+        files.replace_tree(sources.paintings, layout.package / PAINTINGS, ctx.copy_fn)
     files.replace_tree(sources.engine, layout.engine, ctx.copy_fn)
     files.install_file(sources.desktop, layout.desktop, ctx.copy_fn)
     files.install_file(sources.action, layout.action, ctx.copy_fn)

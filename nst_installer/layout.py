@@ -84,6 +84,11 @@ class Sources:
         return self.root / "nst_core"
 
     @property
+    def paintings(self) -> Path:
+        """The example paintings (public domain), offered in the dialog on first use."""
+        return self.root / "examples" / "style"
+
+    @property
     def desktop(self) -> Path:
         return self.root / "metadata.desktop"
 

@@ -31,6 +31,9 @@ except ImportError:  # the engine is missing: the dialog says so and refuses to 
     DEFAULT_PRESET, DETAIL_CHOICES, PRESET_HINTS, _ENGINE_PRESETS, STYLE_SCALE_RANGE = "", (("", ""),), {}, {}, (0.05, 8.0)
 
 GROUP = "neural_style"
+#: install.py copies the example paintings (public domain, examples/style) into this folder of
+#: the installed plugin (nst_installer.PAINTINGS); the dialog offers them on first use
+PAINTINGS = "paintings"
 MAX_RECENT = 6
 #: the engine's presets, in its order
 PRESETS = tuple(_ENGINE_PRESETS)
@@ -298,3 +301,15 @@ def typed_path(text: str) -> str:
     if text.startswith("file://"):
         text = unquote(urlparse(text).path)
     return os.path.expanduser(text) if text else ""
+
+
+def bundled_paintings() -> list:
+    """The example paintings installed with the plugin, by name ([] in a bare checkout)."""
+    import os
+
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), PAINTINGS)
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    return [os.path.join(folder, name) for name in names if not name.startswith(".")]

@@ -200,6 +200,7 @@ def dialog(request):
     dialog_tests.test_fields_presets_and_default_come_from_their_declarations,
     dialog_tests.test_strength_zero_is_refused_in_words, dialog_tests.test_dialog_fits_a_1000_px_screen_with_advanced_open,
     dialog_tests.test_problem_clears_when_a_style_is_picked, dialog_tests.test_a_pasted_path_is_taken_like_a_browsed_one,
+    dialog_tests.test_first_use_offers_the_example_paintings,
     dialog_tests.test_same_named_layers_are_told_apart_and_the_target_is_not_preselected,
     dialog_tests.test_second_result_goes_above_the_first, dialog_tests.test_cancel_says_nothing_was_changed,
 ], ids=lambda check: check.__name__[len("test_"):])

@@ -71,6 +71,15 @@ def test_problem_clears_when_a_style_is_picked(gui):
     assert gui["problem_after_style"] == ""
 
 
+def test_first_use_offers_the_example_paintings(gui):
+    """Issue 21, finding 7: on first use a painting is filled in — the example paintings that
+    install.py puts beside the plugin (public domain, examples/style) — not an empty box."""
+    first = gui["first_use"]
+    names = [Path(path).name for path in first["offered"]]
+    assert names == sorted(path.name for path in (support.REPO / "examples" / "style").iterdir())
+    assert first["style_path"] == first["offered"][0]
+
+
 def test_a_pasted_path_is_taken_like_a_browsed_one(gui):
     """Issue 21, finding 7: the file box takes a typed or pasted path (here a file:// URL in
     quotes, as a file manager copies it); Enter chooses it and starts no run."""

@@ -11,7 +11,7 @@ import sys
 
 from ..errors import TITLE
 from ..qt import Qt, QtCore, QtGui, QtWidgets, pyqtSignal
-from ..settings import ADVANCED, PRESET_HINTS, SETTINGS, PluginSettings, Setting, typed_path
+from ..settings import ADVANCED, PRESET_HINTS, SETTINGS, PluginSettings, Setting, bundled_paintings, typed_path
 
 QObject = QtCore.QObject
 QGuiApplication, QImage, QPixmap = QtGui.QGuiApplication, QtGui.QImage, QtGui.QPixmap
@@ -390,7 +390,7 @@ class StyleDialog(QDialog):
 
     # ------------------------------------------------------------------ settings <-> widgets
     def _load(self, s: PluginSettings, selected_count: int) -> None:
-        for path in s.recent_styles:
+        for path in s.recent_styles or reversed(bundled_paintings()):  # first use: the examples
             self._add_file(path)
         if s.style_path:
             self._add_file(s.style_path)

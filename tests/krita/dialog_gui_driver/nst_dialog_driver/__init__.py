@@ -74,7 +74,10 @@ class Driver:
         screen = dialog.windowHandle().screen().availableGeometry()
         RESULT["fit"] = {"dialog": dialog.frameGeometry().height(), "screen": screen.height(),
                          "advanced_visible": dialog.advanced.isVisible()}
-        dialog.findChild(QPushButton, "stylize").click()  # no style chosen yet
+        files = dialog.findChild(QComboBox, "style_file")
+        RESULT["first_use"] = {"style_path": dialog.style_path(), "offered": [files.itemData(i) for i in range(files.count())]}
+        files.setCurrentIndex(-1)  # no painting chosen
+        dialog.findChild(QPushButton, "stylize").click()
         QApplication.processEvents()
         RESULT["problem_without_style"] = dialog.problem.text() if dialog.problem.isVisible() else ""
         self.type_style_path(dialog)
