@@ -1,4 +1,4 @@
-"""``python -m nst_core``: style an image file from the command line.
+"""``python -m nst_core``: style an image file, a folder of frames or a video file from the command line.
 
 Every failure a user can cause ends with one line on stderr and exit status 2 (bad
 arguments) or 1 (the run failed), never a traceback; Ctrl-C at any moment (even while
@@ -9,6 +9,8 @@ the arguments, the output (a writable folder, an image format Pillow can write, 
 that format can hold the result's transparency — if not, the result is flattened onto
 white with a note), and every input image's header (readable, within the pixel budget of
 nst_core/limits.py). The memory check (nst_core/memory.py) runs before the first step.
+An animation's input is checked whole before torch loads too: every frame file's header, or
+a video decoded once (nst_core/video.py); then frames are styled and written one at a time.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -71,6 +74,16 @@ def _seed(text: str) -> int:
     return value
 
 
+def _fps(text: str) -> Fraction:
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a frame rate: give one such as 25 or 30000/1001") from None
+    if not 0 < value <= 1000:
+        raise argparse.ArgumentTypeError(f"'{text}' is out of range: give a frame rate above 0 and up to 1000")
+    return value
+
+
 def _finish_size(text: str):
     if text == "content":
         return text
@@ -80,10 +93,14 @@ def _finish_size(text: str):
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(
         prog="python -m nst_core",
-        description="Re-paint CONTENT in the style of one or more STYLE paintings (Gatys et al. 2015).",
+        description="Re-paint CONTENT in the style of one or more STYLE paintings (Gatys et al. 2015). CONTENT may also "
+                    "be a folder of frames (sorted by name) or a video file (.mp4, .webm, .gif, ...): it is styled as one "
+                    "animation, to -o OUT_DIR (one picture per frame) or -o OUT.mp4|OUT.webm|OUT.gif (the input video's "
+                    "frame rate and size), with every option below.",
     )
     parser.add_argument("images", nargs="*", metavar="CONTENT STYLE [STYLE ...]", help="content image, then style image(s)")
-    parser.add_argument("-o", "--output", help="where to save the result (PNG, JPEG, ...)")
+    parser.add_argument("-o", "--output", help="where to save the result (PNG, JPEG, ...); for an animation a folder "
+                                                "or a .mp4, .webm or .gif video")
     parser.add_argument("--preset", default=DEFAULT_PRESET, metavar="{" + ",".join(PRESETS) + "}",
                         help="starting settings: " + "; ".join(f"{name}: {hint}" for name, hint in PRESET_HINTS.items()))
     parser.add_argument("--size", type=_positive_int, help="long side of the working image in px")
@@ -115,7 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--painting-masks", nargs="+", metavar="MASK",
                         help="one greyscale image per style, white on the part of the painting to learn from ('-' = all)")
     parser.add_argument("--independent", action="store_true",
-                        help="with a folder of frames: style each frame alone (flickers; for comparison)")
+                        help="with a folder of frames or a video: style each frame alone (flickers; for comparison)")
+    parser.add_argument("--fps", type=_fps, metavar="RATE",
+                        help="frame rate of a video written from a folder of frames (default 25); a video input keeps "
+                             "its own unless this is given")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -124,8 +144,12 @@ _OVERRIDES = ("size", "finish_size", "steps", "scales", "style_weight", "content
               "optimizer", "pooling", "preserve_colors", "style_scale", "seed", "device", "weights")
 
 
-def config_from_args(args: argparse.Namespace):
-    """The preset with every option the user gave applied on top (imports torch)."""
+def config_from_args(args: argparse.Namespace, output_size: str = "working"):
+    """The preset with every option the user gave applied on top (imports torch).
+
+    ``output_size`` "working": --size N means an N px picture, as in neural-style; "content":
+    the result at the input's size (a video keeps its size).
+    """
     from .config import StyleConfig
 
     if args.preset not in PRESETS:
@@ -135,7 +159,7 @@ def config_from_args(args: argparse.Namespace):
         overrides.update(PRINTED_SUMS)
     if overrides.get("finish_size") == "content":
         overrides["finish_size"] = FINISH_AT_CONTENT
-    overrides["output_size"] = "working"  # --size N means an N px picture, as in neural-style
+    overrides["output_size"] = output_size
     return StyleConfig.from_preset(args.preset, **overrides)
 
 
@@ -201,8 +225,8 @@ def _format_accepts(fmt: str, mode: str) -> bool:
         return False
 
 
-def check_output(name: str, content: str) -> _Output:
-    """Refuse, before any work, an output the result could not be saved to."""
+def check_output(name: str, content: Optional[str]) -> _Output:
+    """Refuse, before any work, an output the result could not be saved to (``content``: None for a video frame)."""
     from PIL import Image
 
     output = Path(name).expanduser()
@@ -224,7 +248,7 @@ def check_output(name: str, content: str) -> _Output:
     fmt = Image.registered_extensions().get(output.suffix.lower())
     if not output.suffix or fmt is None or fmt not in Image.SAVE or not _format_accepts(fmt, "RGB"):
         raise _UsageError(f"cannot save an image as '{output.name}': use a .png, .jpg, .webp or .tif name")
-    flatten = _has_alpha(content) and not _format_accepts(fmt, "RGBA")
+    flatten = content is not None and _has_alpha(content) and not _format_accepts(fmt, "RGBA")
     return _Output(output, fmt, flatten)
 
 
@@ -269,8 +293,8 @@ def _save(result, target: _Output) -> Path:
         raise _RunError(f"could not save '{target.path}' ({exc}); the result was saved as {rescue} instead") from None
 
 
-def _frame_files(folder: Path) -> list:
-    """The folder's frames sorted by name, after checking each is readable and all are one size."""
+def _frame_files(folder: Path) -> tuple:
+    """(the folder's frames sorted by name, their size), after checking each is readable and all are one size."""
     from PIL import Image
 
     from .limits import check_image_file
@@ -279,49 +303,150 @@ def _frame_files(folder: Path) -> list:
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in Image.registered_extensions())
     if not files:
         raise _UsageError(f"the folder '{folder}' holds no image frames: put the frames (PNG, JPEG, ...) in it")
+    if len(files) == 1:
+        raise _UsageError(f"the folder '{folder}' holds only one frame ('{files[0].name}'): an animation needs at least "
+                          "two; style a single picture with python -m nst_core IMAGE STYLE -o OUT.png")
     first = check_image_file(files[0], f"frame '{files[0].name}'")
     for path in files[1:]:
         size = check_image_file(path, f"frame '{path.name}'")
         if size != first:
             raise _UsageError(f"frame '{path.name}' is {size[0]}×{size[1]} px but '{files[0].name}' is "
                               f"{first[0]}×{first[1]}: give frames of one size")
-    return files
+    return files, first
+
+
+def _is_clip(args: argparse.Namespace) -> bool:
+    """Whether CONTENT is an animation: a folder of frames, or a video file (a .gif only when the output is a
+    video or a folder, since a .gif is also a picture)."""
+    from . import video
+
+    content = Path(args.images[0]).expanduser()
+    if content.is_dir():
+        return True
+    if not video.is_video_name(content):
+        return False
+    if content.suffix.lower() != ".gif":
+        return True
+    output = Path(args.output).expanduser() if args.output else None
+    return output is None or output.is_dir() or not output.suffix or video.is_video_name(output)
+
+
+def _check_video_output(output: Path) -> str:
+    """The encoder for an output video, after checking its folder can be written to (nothing is created)."""
+    from . import video
+    from .errors import BadImage
+
+    if output.is_dir():
+        raise _UsageError(f"the output '{output}' is a folder: give a video name such as {output / 'styled.mp4'}")
+    try:
+        codec = video.encoder_for(output)
+    except BadImage as exc:
+        raise _UsageError(str(exc)[0].lower() + str(exc)[1:].rstrip(".")) from None
+    folder = output.parent
+    if not folder.is_dir():
+        raise _UsageError(f"the output folder '{folder}' does not exist: create it or choose another one")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".nst-write-test-"):
+            pass
+        if output.exists():
+            with open(output, "ab"):
+                pass
+    except OSError as exc:
+        reason = f" ({exc.strerror.lower()})" if exc.strerror else ""
+        raise _UsageError(f"cannot write '{output}'{reason}: choose a folder you can write to") from None
+    return codec
+
+
+def _opaque_frame(result):
+    """The styled frame as uint8 RGB for a video (which has no transparency: alpha is flattened onto white)."""
+    import numpy as np
+
+    image = np.clip(result.image, 0, 1)
+    if image.shape[2] == 4:
+        alpha = image[..., 3:]
+        image = image[..., :3] * alpha + (1 - alpha)
+    return np.round(image[..., :3] * 255.0).astype(np.uint8)
 
 
 def _animate(args: argparse.Namespace) -> int:
-    """A folder of frames styled as one animation, saved under the same names in the output folder."""
-    folder = Path(args.images[0]).expanduser()
-    if not args.output:
-        raise _UsageError("give the output folder with -o OUT_DIR")
-    output = Path(args.output).expanduser()
-    if output.exists() and not output.is_dir():
-        raise _UsageError(f"the output '{output}' is a file: give a folder for the styled frames")
-    if output.resolve() == folder.resolve():
-        raise _UsageError("the output folder is the frames' folder: give another one, so the frames are kept")
-    files = _frame_files(folder)
-    for index, style in enumerate(args.images[1:], start=1):
-        from .limits import check_image_file
+    """A folder of frames or a video file styled as one animation, saved as a folder of frames (the same
+    names, or frame_00001.png … for a video) or as a video file at the input's frame rate and size."""
+    from . import video
 
+    source = Path(args.images[0]).expanduser()
+    if not args.output:
+        raise _UsageError("give the output with -o OUT_DIR (one picture per frame) or -o OUT.mp4, OUT.webm or OUT.gif")
+    output = Path(args.output).expanduser()
+    to_video = video.is_video_name(output) and not output.is_dir()
+    if to_video:
+        if output.exists() and source.exists() and output.resolve() == source.resolve():
+            raise _UsageError("the output is the input video: give another name, so the input is kept")
+        _check_video_output(output)
+    else:
+        if source.is_file() and output.suffix and not output.exists():
+            raise _UsageError(f"cannot write the styled video as '{output.name}': use a .mp4, .webm or .gif name, "
+                              "or a folder name for one picture per frame")
+        if output.exists() and not output.is_dir():
+            raise _UsageError(f"the output '{output}' is a file: give a folder for the styled frames or a video name")
+        if output.resolve() == source.resolve():
+            raise _UsageError("the output folder is the frames' folder: give another one, so the frames are kept")
+    if source.is_dir():
+        files, (width, height) = _frame_files(source)
+        frames, count, fps = [str(p) for p in files], len(files), args.fps or video.DEFAULT_FPS
+        names = [p.name for p in files]
+    else:
+        info = video.check_video(source)  # decoded once here, so a bad video is refused before torch loads
+        frames, count, fps = video.read_frames(source), info.frames, args.fps or info.fps  # read again, lazily
+        width, height = info.width, info.height
+        digits = max(5, len(str(count)))
+        names = [f"frame_{index:0{digits}d}.png" for index in range(1, count + 1)]
+        files = [None] * count
+    from .limits import check_image_file
+
+    for index, style in enumerate(args.images[1:], start=1):
         check_image_file(style, "style image" if len(args.images) == 2 else f"style image {index}")
-    targets = [check_output(str(output / path.name), str(path)) if output.is_dir() else None for path in files]
-    config = config_from_args(args)
+    writer = None
+    if to_video:
+        writer = video.VideoWriter(output, fps, (width, height))  # creates the file only at the first frame
+        if writer.encoded_size != writer.size:
+            sys.stderr.write(f"note: {writer.codec} needs even sides, so '{output.name}' will be "
+                             f"{writer.encoded_size[0]}×{writer.encoded_size[1]} (the last row or column repeated)\n")
+        targets = []
+    else:
+        targets = [check_output(str(output / name), None if path is None else str(path)) if output.is_dir() else None
+                   for name, path in zip(names, files)]
+    config = config_from_args(args, "content" if to_video else "working")
     from .animation import stylize_frames
 
     if _INTERRUPTED.is_set():
         raise KeyboardInterrupt
     started = time.perf_counter()
     bar = _ProgressBar(not args.quiet)
-    results = stylize_frames([str(p) for p in files], args.images[1:], config, progress=lambda p: bar(p.step),
-                             cancel=_INTERRUPTED.is_set, independent=args.independent,
+    results = stylize_frames(frames, args.images[1:], config, progress=lambda p: bar(p.step),
+                             cancel=_INTERRUPTED.is_set, independent=args.independent, count=count,
                              masks=args.style_masks, style_masks=args.painting_masks)
-    for index, (path, result) in enumerate(zip(files, results)):
-        if index == 0:
-            output.mkdir(parents=True, exist_ok=True)  # only once the first frame is styled
-        target = targets[index] or check_output(str(output / path.name), str(path))
-        _save(result, target)
-        if not args.quiet:
-            sys.stderr.write(f"frame {index + 1}/{len(files)} done\n")
-    print(f"saved {len(files)} frame{'s' if len(files) != 1 else ''} in {output} in {time.perf_counter() - started:.1f} s"
+    try:
+        for index, result in enumerate(results):
+            if writer is not None:
+                writer.write(_opaque_frame(result))
+            else:
+                if index == 0:
+                    output.mkdir(parents=True, exist_ok=True)  # only once the first frame is styled
+                path = files[index]
+                target = (targets[index] if targets and targets[index] else
+                          check_output(str(output / names[index]), None if path is None else str(path)))
+                _save(result, target)
+            if not args.quiet:
+                sys.stderr.write(f"frame {index + 1}/{count} done\n")
+        if writer is not None:
+            writer.close()
+    except BaseException:
+        if writer is not None:
+            writer.abort()  # a cancelled or failed run leaves no partial video behind
+        raise
+    where = (f"{output} ({writer.codec}, {float(fps):.4g} fps, {writer.encoded_size[0]}×{writer.encoded_size[1]})"
+             if writer is not None else str(output))
+    print(f"saved {count} frame{'s' if count != 1 else ''} in {where} in {time.perf_counter() - started:.1f} s"
           f"{' (each frame alone)' if args.independent else ''}")
     return 0
 
@@ -332,7 +457,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         return _download(args.quiet)
     if len(args.images) < 2:
         raise _UsageError("give a content image and at least one style image")
-    if Path(args.images[0]).expanduser().is_dir():
+    if _is_clip(args):
         return _animate(args)
     if not args.output:
         raise _UsageError("give the output file with -o OUT.png")
