@@ -55,9 +55,13 @@ def parse(argv=None) -> argparse.Namespace:
     mode.add_argument("--gpu", action="store_true",
                       help="the CUDA block of BENCHMARKS.md (what bench/gpu.sh runs): paper and balanced at 512 and "
                            "1024 px, TFLOP/s against the card's bf16 peak, a 4096 px layer, peak memory vs estimate")
+    mode.add_argument("--animation", action="store_true",
+                      help="coherent vs independent frames on clips with known motion (bench/animation.py): "
+                           "docs/animation.gif")
     mode.add_argument("--sweep", action="store_true",
                       help="the paper preset across α/β 1e-5…1e-2 (bench/sweep.py): docs/paper_sweep.jpg")
     parser.add_argument("--sweep-size", type=int, default=256, help="--sweep: working size in px")
+    parser.add_argument("--frames", type=int, default=6, help="--animation: frames a clip")
     parser.add_argument("--quality-size", type=int, default=STANDARD["size"], help="--quality: working size in px")
     parser.add_argument("--reference-steps", type=int, default=STANDARD["reference_steps"],
                         help="--quality: steps of the paper reference")
@@ -121,6 +125,8 @@ def main(argv=None) -> int:
         return _gpu_main(args, argv)
     if args.canvas:
         return _canvas_main(args, argv)
+    if args.animation:
+        return _animation_main(args, argv)
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
     plan = dict(MODES[mode], name=mode, all_ttq=args.all_quality)
     sizes = args.sizes or plan["sizes"]
@@ -268,6 +274,20 @@ def _canvas_main(args, argv) -> int:
     canvas.run(report, work, repeats=args.repeats)
     report.line(f"Benchmark wall time: {time.perf_counter() - started:.0f} s.")
     _write_block(report, _block_out(args), canvas.CANVAS_BEGIN, canvas.CANVAS_END, "Krita at canvas scale (measured)")
+    return 0
+
+
+def _animation_main(args, argv) -> int:
+    from . import animation
+
+    started = time.perf_counter()
+    report, out = _block_report(argv), _block_out(args)
+    folder = None if out is None else ROOT / "docs" if out == ROOT / "BENCHMARKS.md" else out.parent
+    pictures = {"gif": folder / "animation.gif", "strip": folder / "animation_strip.jpg"} if folder else {}
+    animation.run(report, (args.sizes or [128])[0], args.frames, (args.presets or ["balanced"])[0], args.steps or 0,
+                  **pictures)
+    report.line(f"Benchmark wall time: {time.perf_counter() - started:.0f} s.")
+    _write_block(report, out, animation.ANIMATION_BEGIN, animation.ANIMATION_END, "Animation (measured)")
     return 0
 
 

@@ -31,6 +31,9 @@ BOUNDARY_RELATIVE, BOUNDARY_ABSOLUTE = 0.01, 0.002
 #: than this (0–1 units, mean over channels) is unreliable too — it catches what the flow got
 #: wrong without the consistency check seeing it (flat regions, lighting changes)
 PHOTOMETRIC_LIMIT = 0.08
+#: keep_still: the square (px) over which zero motion and the estimated flow are compared, and
+#: how much better (0–1 units, mean over channels) zero motion must explain the pixels
+STILL_WINDOW, STILL_MARGIN = 5, 0.002
 
 
 def _grey_u8(frame: np.ndarray) -> np.ndarray:
@@ -75,10 +78,31 @@ def reliability(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
     return (~(occluded | boundary)).astype(np.float32)
 
 
+def _local_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean |a − b| over channels and a STILL_WINDOW-pixel square around each pixel."""
+    import cv2
+
+    difference = np.abs(np.asarray(a, np.float32)[..., :3] - np.asarray(b, np.float32)[..., :3]).mean(axis=-1)
+    return cv2.blur(difference, (STILL_WINDOW, STILL_WINDOW), borderType=cv2.BORDER_REFLECT_101)
+
+
+def keep_still(estimated: np.ndarray, later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
+    """``estimated`` with zero motion wherever zero explains ``later`` from ``earlier`` better.
+
+    Not in the paper: DIS smooths its field across motion boundaries, so a figure moving over a
+    still background drags the background's flow with it (0.5 px on average around a 3 px cut-out
+    at 64 px), and the previous styled frame warped that way smears where nothing moved. Still
+    backgrounds are common in painted animation, so zero motion is tried as a second candidate and
+    kept where its photometric error is lower by STILL_MARGIN (not merely equal, as in flat areas).
+    """
+    still = _local_error(later, earlier) + STILL_MARGIN < _local_error(later, warp(earlier, estimated))
+    return np.where(still[..., None], 0.0, estimated).astype(np.float32)
+
+
 def motion(later: np.ndarray, earlier: np.ndarray, preset: str = DIS_PRESET):
     """(backward flow, reliability weights) of ``later`` against ``earlier``, both input frames."""
-    backward = flow(later, earlier, preset)
-    forward = flow(earlier, later, preset)
+    backward = keep_still(flow(later, earlier, preset), later, earlier)
+    forward = keep_still(flow(earlier, later, preset), earlier, later)
     weights = reliability(forward, backward)
     mismatch = np.abs(warp(earlier[..., :3], backward) - later[..., :3]).mean(axis=-1)
     return backward, weights * (mismatch <= PHOTOMETRIC_LIMIT)

@@ -72,6 +72,23 @@ def test_reliability_drops_a_disoccluded_patch(photo):
     assert reliable[:15].mean() > 0.8
 
 
+def test_a_still_background_keeps_zero_motion_beside_a_moving_cut_out(photo):
+    """DIS alone drags a still background's flow along with a figure moving over it; the zero-motion
+    candidate (flow.keep_still) puts it back where the frames say nothing moved."""
+    background = pan(photo, 1)[0]
+    patch = photo[-24:, -24:][::-1]
+    earlier, later = background.copy(), background.copy()
+    earlier[28:52, 20:44] = patch
+    later[28:52, 23:47] = patch  # 3 px right
+    still = np.ones(background.shape[:2], bool)
+    still[24:56, 16:51] = False  # the cut-out, its old place and a margin
+    raw = np.hypot(*np.moveaxis(flow.flow(later, earlier), -1, 0))[still].mean()
+    kept = np.hypot(*np.moveaxis(flow.motion(later, earlier)[0], -1, 0))[still].mean()
+    assert kept < 0.5 * raw and kept < 0.05, (raw, kept)
+    inside = flow.motion(later, earlier)[0][32:48, 28:42, 0]
+    assert abs(float(np.median(inside)) + 3) < 0.75  # the cut-out's own motion is kept
+
+
 def test_coherent_frames_flicker_less_than_independent_ones(photo, small_style):
     frames = pan(photo)
     backward, reliable = true_motion()
