@@ -273,7 +273,7 @@ def build(procedure, config, image=None, drawables=None):
     dialog.get_label("advanced-title", "Advanced", False, False)
     dialog.fill_box("advanced-box", ADVANCED)
     dialog.fill_expander("advanced", "advanced-title", False, "advanced-box")
-    dialog.fill(["preset", "detail", "advanced"])
+    dialog.fill(["preset", "detail", "animation", "advanced"])
     cost = CostLine(dialog, config, image, drawables)
     content = dialog.get_content_area()
     content.pack_start(cost.top, False, False, 0)

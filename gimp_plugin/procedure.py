@@ -87,8 +87,8 @@ def add_arguments(procedure) -> None:
     """PDB arguments (style-file, preset, steps, size, seed) and dialog-only ones.
 
     Mnemonics are unique in the dialog (tests/test_gimp.py reads them back): the fields take
-    f (Style file), t (Recent), p, i (Detail), e (Steps), z, d (Seed), n (Style strength), a,
-    u (Colours), v (Device); GIMP's buttons take h, l, s, r, c, o (Help, Load Saved Settings,
+    f (Style file), t (Recent), p, i (Detail), m (animation), e (Steps), z, d (Seed), n (Style strength),
+    a, u (Colours), v (Device); GIMP's buttons take h, l, s, r, c, o (Help, Load Saved Settings,
     Save Settings, Reset, Cancel, OK).
     """
     procedure.add_file_argument("style-file", "Style _file", "The painting whose style is applied",
@@ -100,6 +100,10 @@ def add_arguments(procedure) -> None:
     procedure.add_int_argument("size", f"Working si_ze, px ({PRESETS_OWN})",
                                "Long side in px the engine works at (0 = the preset's)", 0, 16384, 0, RW)
     procedure.add_int_argument("seed", "See_d", "The same seed gives the same picture", 0, 2**31 - 1, 0, RW)
+    procedure.add_boolean_argument("animation", "As one ani_mation (the selected layers are its frames)",
+                                   "Style the layers as the frames of one animation, bottom layer first, so the "
+                                   "strokes do not flicker; the styled frames go above the top one, in order",
+                                   False, RW)
     procedure.add_double_aux_argument("style-strength", "Style stre_ngth",
                                       "Multiplies the preset's style weight", 0.05, 20.0, 1.0, RW)
     procedure.add_double_aux_argument("style-scale", "Style sc_ale",
@@ -124,6 +128,7 @@ def read_settings(config) -> dict:
     return {
         "style": style.get_path() if style is not None else None,
         "preset": config.get_property("preset") or DEFAULT_PRESET,
+        "animation": bool(config.get_property("animation")),
         "options": {
             "steps": config.get_property("steps"), "size": config.get_property("size"),
             "seed": config.get_property("seed"), "style_strength": config.get_property("style-strength"),
@@ -240,6 +245,9 @@ def style_drawables(image, drawables, settings: dict, window=None) -> list:
     style = style_path(settings.get("style"))
     python = bridge.engine_python()
     label = os.path.splitext(os.path.basename(style))[0]
+    animation = bool(settings.get("animation")) and len(layers) > 1
+    if animation:  # GIMP's convention: the bottom layer is the first frame
+        layers.sort(key=image.get_item_position, reverse=True)
     work = bridge.WorkDir()
     try:
         prepared = []
@@ -253,7 +261,7 @@ def style_drawables(image, drawables, settings: dict, window=None) -> list:
                 raise messages.selection_misses(layer.get_name())
             prepared.append((layer, rect, work.add(rgba, mask, rect.width, rect.height), meanwhile.fingerprint(rgba)))
         options = dict(settings.get("options", {}), preview=window is not None)
-        request = {"style": style, "preset": settings.get("preset"), "options": options,
+        request = {"style": style, "preset": settings.get("preset"), "options": options, "animation": animation,
                    "workdir": work.path, "jobs": [job.as_dict() for _, _, job, _ in prepared]}
         progress = Progress((layer.get_name() for layer, _, _, _ in prepared), window)
         log = os.path.join(work.path, "worker.log")
@@ -271,22 +279,32 @@ def style_drawables(image, drawables, settings: dict, window=None) -> list:
         if _ask_again_if_changed(prepared, window):
             return style_drawables(image, drawables, settings, window)
         Gimp.progress_set_text("Neural Style Transfer: adding the result")
-        added = []
-        image.undo_group_start()
-        try:
-            for layer, rect, rgba in results:
-                new = pixels.new_layer(image, result_name(layer.get_name(), label), rect, rgba)
-                source_name = layer.get_name()
-                pixels.insert_above(image, layer, new, lambda name: is_result_of(name, source_name))
-                added.append(new)
-        finally:
-            image.undo_group_end()
+        added = _insert(image, results, label, animation)
         Gimp.progress_update(1.0)
         Gimp.displays_flush()
         trace("finished", size=(progress.last or {}).get("size"), names=[layer.get_name() for layer in added])
         return added
     finally:
         work.close()
+
+
+def _insert(image, results, label: str, animation: bool) -> list:
+    """The result layers, in one undo group: each above its source (and its earlier results) —
+    or, for an animation, the styled frames in order as one block above its top frame."""
+    added = []
+    image.undo_group_start()
+    try:
+        for layer, rect, rgba in results:
+            new = pixels.new_layer(image, result_name(layer.get_name(), label), rect, rgba)
+            if animation:
+                pixels.insert_above(image, added[-1] if added else results[-1][0], new)
+            else:
+                source_name = layer.get_name()
+                pixels.insert_above(image, layer, new, lambda name: is_result_of(name, source_name))
+            added.append(new)
+    finally:
+        image.undo_group_end()
+    return added
 
 
 def _ask_again_if_changed(prepared, window) -> bool:

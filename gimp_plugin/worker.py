@@ -136,8 +136,8 @@ def style_size(style: str) -> tuple:
     return height, width
 
 
-def style_one(np, nst_core, job: dict, style: str, config, progress, cancel) -> None:
-    """Style one layer's area and write its result layer's pixels."""
+def read_job(np, job: dict) -> tuple:
+    """(RGB the engine styles, padded to MIN_SIDE; the result's alpha) of one layer's area."""
     pixels = np.load(job["input"])
     height, width = pixels.shape[:2]
     rgb = np.clip(np.nan_to_num(pixels[:, :, :3]), 0.0, 1.0)  # HDR floats are clipped
@@ -147,14 +147,52 @@ def style_one(np, nst_core, job: dict, style: str, config, progress, cancel) -> 
     hw = padded(height, width)
     if hw != (height, width):  # a tiny layer or selection: repeat its edges, crop after
         rgb = np.pad(rgb, ((0, hw[0] - height), (0, hw[1] - width), (0, 0)), mode="edge")
-    config = job_config(nst_core, config, hw, style_size(style), nst_core.available_device(config.device))
-    result = nst_core.stylize(np.ascontiguousarray(rgb, dtype=np.float32), style, config,
-                              progress=progress(config, hw), cancel=cancel)
-    styled = np.clip(result.image[:height, :width, :3], 0.0, 1.0)
-    out = np.concatenate([styled, alpha[:, :, None]], axis=2).astype("<f4")
+    return np.ascontiguousarray(rgb, dtype=np.float32), alpha
+
+
+def write_job(np, job: dict, image, alpha) -> None:
+    """The result layer's pixels: the styled area (cropped back from any padding) with ``alpha``."""
+    height, width = alpha.shape
+    out = np.concatenate([np.clip(image[:height, :width, :3], 0.0, 1.0), alpha[:, :, None]], axis=2).astype("<f4")
     partial = job["output"] + ".part.npy"
     np.save(partial, np.ascontiguousarray(out))
     os.replace(partial, job["output"])
+
+
+def style_one(np, nst_core, job: dict, style: str, config, progress, cancel) -> None:
+    """Style one layer's area and write its result layer's pixels."""
+    rgb, alpha = read_job(np, job)
+    hw = rgb.shape[:2]
+    config = job_config(nst_core, config, hw, style_size(style), nst_core.available_device(config.device))
+    result = nst_core.stylize(rgb, style, config, progress=progress(config, hw), cancel=cancel)
+    write_job(np, job, result.image, alpha)
+
+
+def style_frames(np, nst_core, jobs: list, style: str, config, reporters: list, channel, cancel) -> None:
+    """The jobs as the frames of one animation, first job first (nst_core.stylize_frames: each
+    frame after the first starts from the previous result warped along the frames' motion)."""
+    from nst_core.animation import later_frame_config
+
+    alphas = []
+
+    def frames():  # read one at a time: memory holds a few frames, not the clip
+        for job in jobs:
+            rgb, alpha = read_job(np, job)
+            alphas.append(alpha)
+            yield rgb
+
+    hw = padded(*np.load(jobs[0]["input"], mmap_mode="r").shape[:2])
+    config = job_config(nst_core, config, hw, style_size(style), nst_core.available_device(config.device))
+    plans = [reporter.for_plan(config if index == 0 else later_frame_config(config), hw)
+             for index, reporter in enumerate(reporters)]
+
+    def report(p) -> None:  # the time left is the clip's
+        plans[p.frame - 1](dataclasses.replace(p.step, remaining=p.remaining))
+
+    results = nst_core.stylize_frames(frames(), style, config, report, cancel, count=len(jobs))
+    for index, result in enumerate(results):
+        write_job(np, jobs[index], result.image, alphas[index])
+        channel.send("done", job=index)
 
 
 #: a preview every this many steps (the engine copies the picture off the device for it)
@@ -216,6 +254,11 @@ def run(request: dict, channel: Channel, watcher: StdinWatcher) -> tuple:
     try:
         config = build_config(nst_core, request.get("preset"), request.get("options") or {})
         channel.send("ready", device=nst_core.available_device(config.device))
+        if request.get("animation") and len(jobs) > 1:
+            reporters = [Reporter(channel, index, len(jobs), request.get("workdir") or "", time.monotonic())
+                         for index in range(len(jobs))]
+            style_frames(np, nst_core, jobs, request["style"], config, reporters, channel, watcher.cancel)
+            return "finished", {}
         for index, job in enumerate(jobs):
             if watcher.cancel.is_set():
                 raise nst_core.Cancelled()

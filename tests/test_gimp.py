@@ -205,6 +205,53 @@ finish(out)
                                                           "Background"]
 
 
+def test_layers_as_the_frames_of_an_animation(batch):
+    """Issue 20 in GIMP: an image whose layers are frames (bottom first, GIMP's convention) styled
+    as one animation — the styled frames in order as one block above the top frame, the sources
+    untouched — flickers less, under the frames' true motion, than the same layers styled alone."""
+    from PIL import Image
+
+    from nst_core import flow
+
+    pan, side, count = 3, 64, 3
+    photo = Image.open(PHOTO).convert("RGB").resize((side + pan * count + 8, 56))
+    for t in range(count):
+        photo.crop((pan * t, 4, pan * t + side, 52)).save(batch.host / f"frame{t}.png")
+    frames = [f"{batch.inside}/frame{t}.png" for t in range(count)]
+    data = batch.run(f"""
+out = {{}}
+for mode in ("animation", "alone"):
+    image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path({frames[0]!r}))
+    image.get_layers()[0].set_name("frame0")
+    for t, path in enumerate({frames[1:]!r}, start=1):
+        layer = Gimp.file_load_layer(Gimp.RunMode.NONINTERACTIVE, image, Gio.File.new_for_path(path))
+        layer.set_name(f"frame{{t}}")
+        image.insert_layer(layer, None, 0)
+    before = tree(image)
+    status, error = call(image, image.get_layers(), {STYLE!r}, steps=12, size=64, seed=1, animation=(mode == "animation"))
+    out[mode] = dict(status=status, error=error, before=before, after=tree(image))
+    for layer in image.get_layers():
+        if layer.get_name().startswith("Styled"):
+            save(mode + "-" + layer.get_name().split()[2], rgba(layer))
+finish(out)
+""")
+    animation, alone = data["animation"], data["alone"]
+    assert animation["status"] == "success" and alone["status"] == "success", (animation["error"], alone["error"])
+    names = ["frame2", "frame1", "frame0"]  # top first
+    assert [layer["name"] for layer in animation["after"]] == [styled_name(n) for n in names] + names
+    assert animation["after"][3:] == animation["before"]  # the frames themselves untouched
+    backward = np.zeros((48, side, 2), np.float32)
+    backward[..., 0] = pan
+    reliable = np.ones((48, side), np.float32)
+    reliable[:, side - pan - 2:] = 0
+
+    def flicker(mode):
+        styled = [batch.array(f"{mode}-frame{t}")[..., :3] for t in range(count)]
+        return np.mean([flow.temporal_error(b, a, backward, reliable) for a, b in zip(styled, styled[1:])])
+
+    assert flicker("animation") < 0.7 * flicker("alone"), (flicker("animation"), flicker("alone"))
+
+
 def test_missing_style_file_and_indexed_image_get_one_plain_line(batch):
     (batch.host / "letter.jpg").write_text("hello, I am a letter, not a painting")
     whole = Path(STYLE).read_bytes()
