@@ -225,13 +225,8 @@ def _format_accepts(fmt: str, mode: str) -> bool:
         return False
 
 
-def check_output(name: str, content: Optional[str]) -> _Output:
-    """Refuse, before any work, an output the result could not be saved to (``content``: None for a video frame)."""
-    from PIL import Image
-
-    output = Path(name).expanduser()
-    if output.is_dir():
-        raise _UsageError(f"the output '{output}' is a folder: give a file name such as {output / 'styled.png'}")
+def _check_writable(output: Path) -> None:
+    """Refuse an output whose folder is missing or not writable, or a file that cannot be replaced."""
     folder = output.parent
     if not folder.is_dir():
         raise _UsageError(f"the output folder '{folder}' does not exist: create it or choose another one")
@@ -244,6 +239,16 @@ def check_output(name: str, content: Optional[str]) -> _Output:
     except OSError as exc:
         reason = f" ({exc.strerror.lower()})" if exc.strerror else ""
         raise _UsageError(f"cannot write '{output}'{reason}: choose a folder you can write to") from None
+
+
+def check_output(name: str, content: Optional[str]) -> _Output:
+    """Refuse, before any work, an output the result could not be saved to (``content``: None for a video frame)."""
+    from PIL import Image
+
+    output = Path(name).expanduser()
+    if output.is_dir():
+        raise _UsageError(f"the output '{output}' is a folder: give a file name such as {output / 'styled.png'}")
+    _check_writable(output)
     Image.init()
     fmt = Image.registered_extensions().get(output.suffix.lower())
     if not output.suffix or fmt is None or fmt not in Image.SAVE or not _format_accepts(fmt, "RGB"):
@@ -342,18 +347,7 @@ def _check_video_output(output: Path) -> str:
         codec = video.encoder_for(output)
     except BadImage as exc:
         raise _UsageError(str(exc)[0].lower() + str(exc)[1:].rstrip(".")) from None
-    folder = output.parent
-    if not folder.is_dir():
-        raise _UsageError(f"the output folder '{folder}' does not exist: create it or choose another one")
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".nst-write-test-"):
-            pass
-        if output.exists():
-            with open(output, "ab"):
-                pass
-    except OSError as exc:
-        reason = f" ({exc.strerror.lower()})" if exc.strerror else ""
-        raise _UsageError(f"cannot write '{output}'{reason}: choose a folder you can write to") from None
+    _check_writable(output)
     return codec
 
 
