@@ -109,3 +109,55 @@ def edge_correlation(a: Any, b: Any) -> float:
     ea, eb = (_edges(x, size) for x in (a, b))
     ea, eb = ea - ea.mean(), eb - eb.mean()
     return float((ea * eb).sum() / np.sqrt((ea ** 2).sum() * (eb ** 2).sum()))
+
+
+
+#: the weave measure: square patches of this side (px), the flattest share of them in the photo, and
+#: the ring of periods (px) and the half-width (degrees) of the directions compared
+WEAVE_PATCH, WEAVE_FLAT_SHARE, WEAVE_PERIODS, WEAVE_HALF_ANGLE = 64, 0.3, (2.5, 8.0), 10.0
+
+
+def _luma(image: Any) -> np.ndarray:
+    rgb = images.to_float_image(image, "image")[0]
+    return np.clip(rgb[..., :3], 0, 1).astype(np.float64) @ np.asarray(colors.LUMA, dtype=np.float64)
+
+
+def _patches(luma: np.ndarray, size: int) -> list:
+    """(top, left) of the size × size patches tiling ``luma`` (the edges left over are not used)."""
+    return [(top, left) for top in range(0, luma.shape[0] - size + 1, size)
+            for left in range(0, luma.shape[1] - size + 1, size)]
+
+
+def weave(image: Any, photo: Any = None, patch: int = WEAVE_PATCH) -> float:
+    """How much the fine detail of ``image`` runs along the pixel rows and columns: a 'screen door'.
+
+    The power of the luma at periods of 2.5–8 px (the finest octaves, seen at 100–200 % zoom)
+    whose direction is within 10° of horizontal or vertical, over that within 10° of the diagonals,
+    from the mean spectrum (Hann-windowed ``patch``-px patches) of the flattest 30 % of the picture —
+    flattest in ``photo`` (the same size; the image itself when None), where a painting's fine
+    detail is all the optimiser's own. Brushwork has no preferred direction on the pixel grid:
+    photos and paintings score about 1–2 (examples: coffee 1.0, the lion 1.2–1.8, Starry Night 1.2);
+    a weave of horizontal and vertical lines scores several times that.
+    """
+    luma = _luma(image)
+    reference = luma if photo is None else _luma(photo)
+    if reference.shape != luma.shape:
+        raise ValueError(f"the photo is {reference.shape[::-1]}, the image {luma.shape[::-1]}")
+    size = min(int(patch), *luma.shape)
+    corners = _patches(luma, size)
+    activity = [np.abs(np.diff(reference[t:t + size, c:c + size], axis=0)).mean()
+                + np.abs(np.diff(reference[t:t + size, c:c + size], axis=1)).mean() for t, c in corners]
+    keep = max(1, round(len(corners) * WEAVE_FLAT_SHARE))
+    window = np.outer(np.hanning(size), np.hanning(size))
+    power = np.zeros((size, size))
+    for index in np.argsort(activity)[:keep]:
+        top, left = corners[index]
+        patch = luma[top:top + size, left:left + size]
+        power += np.abs(np.fft.fft2((patch - patch.mean()) * window)) ** 2
+    fy, fx = np.fft.fftfreq(size)[:, None], np.fft.fftfreq(size)[None, :]
+    radius = np.hypot(fy, fx)
+    angle = np.degrees(np.arctan2(np.abs(fy), np.abs(fx)))  # 0 (vertical lines) … 90 (horizontal lines)
+    ring = (radius >= 1 / WEAVE_PERIODS[1]) & (radius <= 1 / WEAVE_PERIODS[0])
+    along = ring & ((angle <= WEAVE_HALF_ANGLE) | (angle >= 90 - WEAVE_HALF_ANGLE))
+    across = ring & (np.abs(angle - 45) <= WEAVE_HALF_ANGLE)
+    return float(power[along].mean() / max(power[across].mean(), 1e-30))

@@ -98,6 +98,37 @@ def resize(tensor: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
     return F.interpolate(tensor, size=size, mode="bicubic", align_corners=False, antialias=shrinking)
 
 
+#: band_limit's taper: frequencies from this share of the cut-off up to it fade out (cos²)
+BAND_TAPER = 0.8
+#: band_limit's mirrored margin (px): the filter's reach, so the picture's edges do not wrap round
+BAND_MARGIN = 16
+
+
+def _round_mask(height: int, width: int, cutoff: float, device) -> torch.Tensor:
+    """rfft2 weights of a round low-pass: 1 up to ``BAND_TAPER`` × ``cutoff`` × Nyquist, cos² to 0 at the cut-off."""
+    fy = torch.fft.fftfreq(height, device=device)[:, None]
+    fx = torch.fft.rfftfreq(width, device=device)[None, :]
+    radius = torch.sqrt(fy * fy + fx * fx) / (0.5 * cutoff)  # 1 at the cut-off
+    return torch.cos(((radius - BAND_TAPER) / (1 - BAND_TAPER)).clamp(0, 1) * (torch.pi / 2)) ** 2
+
+
+def band_limit(tensor: torch.Tensor, cutoff: float = 1.0) -> torch.Tensor:
+    """``tensor`` (N×C×H×W) without the frequencies above ``cutoff`` × its Nyquist frequency, in every
+    direction alike (a round low-pass; edges mirrored, so nothing wraps round). Differentiable.
+
+    Bicubic resampling is separable: what it lets through is a square of frequencies, and an
+    upsample's leftover images of the coarse pixel grid lie along the rows and columns (issue 21,
+    finding 10: the engine's refining levels and losses.coarse_anchor use this instead).
+    """
+    height, width = tensor.shape[-2:]
+    margin = min(BAND_MARGIN, height - 1, width - 1)
+    padded = F.pad(tensor, (margin,) * 4, mode="reflect") if margin > 0 else tensor
+    size = tuple(padded.shape[-2:])
+    mask = _round_mask(size[0], size[1], float(cutoff), tensor.device)
+    out = torch.fft.irfft2(torch.fft.rfft2(padded.float()) * mask, s=size).to(tensor.dtype)
+    return out[..., margin:margin + height, margin:margin + width]
+
+
 def resize_array(rgb: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     return to_numpy(resize(to_tensor(rgb), size))
 
