@@ -148,17 +148,18 @@ def large_layer(report, work: Path, scale: float = 1.0, before: Optional[np.ndar
     from .judge import Judge, weave
 
     source = next(path for path in LARGE_SOURCES if path.is_file())
-    height, width = round(LARGE_SIZE[0] * scale), round(LARGE_SIZE[1] * scale)
+    shrink = float(scale)  # (``scale`` is the photo's enlargement below)
+    height, width = round(LARGE_SIZE[0] * shrink), round(LARGE_SIZE[1] * shrink)
     image = Image.open(source).convert("RGB")
-    if scale != 1:
-        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
+    if shrink != 1:
+        image = image.resize((round(image.width * shrink), round(image.height * shrink)), Image.LANCZOS)
     scale = max(width / image.width, height / image.height)
     image = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
     left, top = (image.width - width) // 2, (image.height - height) // 2
     photo = np.asarray(image.crop((left, top, left + width, top + height)), dtype=np.float32) / 255
     config = StyleConfig.from_preset("balanced", finish_size=FINISH_AT_CONTENT, seed=0)
-    if scale != 1:
-        config = StyleConfig.from_preset("balanced", size=round(config.size * scale), finish_size=FINISH_AT_CONTENT, seed=0)
+    if shrink != 1:
+        config = StyleConfig.from_preset("balanced", size=round(config.size * shrink), finish_size=FINISH_AT_CONTENT, seed=0)
     rate = calibrate("cpu")
     plan = schedule.levels(photo.shape[:2], config)
     announced = schedule.seconds(plan, rate)
@@ -180,7 +181,7 @@ def large_layer(report, work: Path, scale: float = 1.0, before: Optional[np.ndar
     _detail_sheet(photo, styled, result512, before)
     report.heading(f"A {width}×{height} layer, default settings (finished at the layer's own size)")
     report.line(f"Photo: {source.name} scaled and cropped to {width}×{height}; painting: {PAINTING.name}; preset "
-                f"balanced{f' at {config.size} px (the benchmark × {scale})' if scale != 1 else ''}, "
+                f"balanced{f' at {config.size} px (the benchmark × {shrink})' if shrink != 1 else ''}, "
                 f"Detail ▸ the layer's own size: levels {', '.join(str(max(lv.size)) for lv in plan)} px "
                 f"with {', '.join(str(lv.steps) for lv in plan)} steps.")
     report.table(["measure", "result", "target"], [
