@@ -375,6 +375,16 @@ def remember_settings(style: str = STYLE, **values) -> None:
     LAST_SETTINGS.write_text(settings_text(style, **values), encoding="utf-8")
 
 
+def start_gui(batch: Batch, body: str, xvfb: Xvfb):
+    """Run ``body`` in GIMP's GUI on ``xvfb`` in a thread (its findings land in ``batch.data``)."""
+    import threading
+
+    runner = threading.Thread(target=lambda: setattr(batch, "data", batch.run(
+        body, program="gimp-3.0", env={"DISPLAY": xvfb.display}, extra=("--no-splash",))), daemon=True)
+    runner.start()
+    return runner
+
+
 def wait_for(path: Path, text: str, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -396,8 +406,7 @@ def test_gui_dialog_styles_and_one_ctrl_z_undoes_it(batch):
 import time
 image = load({PHOTO!r}, 96)
 layer = image.get_layers()[0]
-Gimp.Display.new(image)
-Gimp.displays_flush()
+shown(image)
 before = tree(image)
 open({batch.inside + '/state'!r}, "w").write("dialog")
 status, error = call(image, [layer], {STYLE!r}, run_mode=Gimp.RunMode.INTERACTIVE, steps=4, size=64, seed=1)
@@ -408,10 +417,7 @@ while time.time() < deadline and len(image.get_layers()) > 1:
     time.sleep(0.3)
 finish(dict(status=status, error=error, before=before, styled=styled, undone=tree(image)))
 """
-        runner = __import__("threading").Thread(
-            target=lambda: setattr(batch, "data", batch.run(body, program="gimp-3.0", env={"DISPLAY": xvfb.display},
-                                                            extra=("--no-splash",))), daemon=True)
-        runner.start()
+        runner = start_gui(batch, body, xvfb)
         assert wait_for(state, "dialog", 120), "GIMP did not start"
         dialog = xvfb.tool("xdotool", "search", "--sync", "--name", "^Neural Style Transfer$", timeout=90).split()[0]
         time.sleep(1.5)  # let it draw the thumbnail
@@ -565,8 +571,7 @@ source = image.get_layers()[0]
 earlier = source.copy()
 earlier.set_name("Styled – Background (woman-with-hat-matisse)")
 image.insert_layer(earlier, None, 0)
-display = Gimp.Display.new(image)
-Gimp.displays_flush()
+display = shown(image)
 out = dict(before=tree(image))
 args = dict(run_mode=Gimp.RunMode.INTERACTIVE)
 phase("run")
@@ -588,10 +593,7 @@ out["indexed"] = call(indexed, [indexed.get_layers()[0]], {STYLE!r}, **args)
 phase("end")
 finish(out)
 """
-        runner = __import__("threading").Thread(
-            target=lambda: setattr(batch, "data", batch.run(body, program="gimp-3.0", env={"DISPLAY": xvfb.display},
-                                                            extra=("--no-splash",))), daemon=True)
-        runner.start()
+        runner = start_gui(batch, body, xvfb)
         trace.runner = runner
         # 13: the cost line, once this machine's speed is known (measured once, a few seconds)
         dialog = last_dialog(trace, "run", lambda e: e["measured"], 240, "the cost line never gave a time")
@@ -706,16 +708,12 @@ def test_gui_layer_painted_on_during_the_run_is_asked_about(batch):
         body = f"""
 image = load({PHOTO!r}, 96)
 layer = image.get_layers()[0]
-Gimp.Display.new(image)
-Gimp.displays_flush()
+shown(image)
 before = tree(image)
 status = call(image, [layer], {STYLE!r}, run_mode=Gimp.RunMode.INTERACTIVE)
 finish(dict(status=status, before=before, after=tree(image)))
 """
-        runner = __import__("threading").Thread(
-            target=lambda: setattr(batch, "data", batch.run(body, program="gimp-3.0", env={"DISPLAY": xvfb.display},
-                                                            extra=("--no-splash",))), daemon=True)
-        runner.start()
+        runner = start_gui(batch, body, xvfb)
         trace.runner = runner
         last_dialog(trace, None, lambda e: e["measured"], 240, "the dialog never measured")
         press(xvfb, visible_window(xvfb), "Return")  # OK

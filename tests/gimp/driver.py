@@ -26,6 +26,13 @@ def load(path, width=None):
     return image
 
 
+def shown(image):
+    """``image`` in an image window of the GUI, drawn (the GUI tests' painter sees it)."""
+    display = Gimp.Display.new(image)
+    Gimp.displays_flush()
+    return display
+
+
 def call(image, drawables, style, run_mode=Gimp.RunMode.NONINTERACTIVE, **args):
     """Run the procedure; returns (status name, error message)."""
     proc = PDB.lookup_procedure(PROCEDURE)
