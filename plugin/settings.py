@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Optional, Tuple
@@ -294,7 +295,6 @@ class MemoryStore:
 def typed_path(text: str) -> str:
     """A painting's path as typed or pasted into the file box: surrounding spaces and quotes,
     a ``file://`` URL (what a file manager's copy gives) and ``~`` undone; "" for nothing."""
-    import os
     from urllib.parse import unquote, urlparse
 
     text = text.strip().strip("\"'").strip()
@@ -305,8 +305,6 @@ def typed_path(text: str) -> str:
 
 def bundled_paintings() -> list:
     """The example paintings installed with the plugin, by name ([] in a bare checkout)."""
-    import os
-
     folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), PAINTINGS)
     try:
         names = sorted(os.listdir(folder))
