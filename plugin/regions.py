@@ -3,7 +3,7 @@
 Why this module exists: Krita already has the tools a painter uses to say "here" —
 selections, selection masks, layer alpha. This turns them into the engine's per-style masks
 (``nst_core.stylize(..., masks=[...])``; the maths is in nst_core/regions.py) and picks each
-region's painting. GUI thread only (it reads the document), except :func:`pad`.
+region's painting. GUI thread only (it reads the document).
 """
 from __future__ import annotations
 
@@ -100,14 +100,6 @@ def _fit(mask, rect: layers.Rect) -> np.ndarray:
     from PIL import Image
 
     return np.asarray(Image.fromarray(mask).resize((rect.width, rect.height), Image.BILINEAR), dtype=np.float32)
-
-
-def pad(masks: Optional[list], height: int, width: int, pad_y: int, pad_x: int) -> Optional[list]:
-    """Masks the size of a tiny layer padded like its content (edges repeated), so they stay aligned."""
-    if masks is None or not (pad_y or pad_x):
-        return masks
-    return [np.pad(m, ((0, pad_y), (0, pad_x)), mode="edge")
-            if isinstance(m, np.ndarray) and m.shape[:2] == (height, width) else m for m in masks]
 
 
 def painting_for(name: str, main_style: str, recent: List[str]) -> str:
