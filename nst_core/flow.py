@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .colors import LUMA
+
 #: DIS presets by name. Measured (``measure_presets``) on real photos panned by (3.4, −2.2) px, on
 #: the 2-core development CPU, mean end-point error / time per flow: coffee.png at 192 × 128 px —
 #: ultrafast 0.28 px / 0.23 ms, fast 0.13 px / 0.51 ms, medium 0.08 px / 1.5 ms; astronaut.png at
@@ -38,7 +40,7 @@ STILL_WINDOW, STILL_MARGIN = 5, 0.002
 
 def _grey_u8(frame: np.ndarray) -> np.ndarray:
     rgb = np.asarray(frame, dtype=np.float32)[..., :3]
-    grey = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    grey = rgb @ np.asarray(LUMA, dtype=np.float32)
     return np.clip(grey * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 

@@ -18,8 +18,6 @@ from . import limits
 from .errors import BadImage
 from .schedule import fit_long_side  # noqa: F401 (re-exported: planned there, used with resize)
 
-MIN_SIDE = 16
-
 
 def load_image_file(path: str | os.PathLike, name: str = "image") -> Image.Image:
     """Open an image file, naming the file and the fix when it cannot be read.
@@ -55,8 +53,8 @@ def to_float_image(image: Any, name: str = "image") -> Tuple[np.ndarray, Optiona
     if array.ndim != 3 or array.shape[2] not in (1, 2, 3, 4):
         raise BadImage(f"The {name} has shape {image.shape}: use height × width × 3 (RGB) or × 4 (RGBA).")
     limits.check_pixels(array.shape[1], array.shape[0], name)
-    if array.shape[0] < MIN_SIDE or array.shape[1] < MIN_SIDE:
-        raise BadImage(f"The {name} is only {array.shape[1]}×{array.shape[0]} px: use an image at least {MIN_SIDE} px on each side.")
+    if array.shape[0] < limits.MIN_SIDE or array.shape[1] < limits.MIN_SIDE:
+        raise BadImage(f"The {name} is only {array.shape[1]}×{array.shape[0]} px: use an image at least {limits.MIN_SIDE} px on each side.")
     if array.dtype == np.uint8:
         values = array.astype(np.float32) / 255.0
     elif array.dtype == np.uint16:

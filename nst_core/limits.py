@@ -20,6 +20,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import BadImage
 
+#: the shortest side the engine styles: smaller images are refused (the editors pad tiny areas up to it)
+MIN_SIDE = 16
 #: the most pixels an input image may have (8192 × 8192, 64 megapixels)
 MAX_PIXELS = 8192 * 8192
 #: the longest side the budget allows for a square image, for messages

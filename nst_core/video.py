@@ -37,8 +37,6 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".g
                             ".wmv", ".flv", ".ts", ".3gp"})
 #: the frame rate of a video made from a folder of frames, unless told otherwise
 DEFAULT_FPS = Fraction(25)
-#: the smallest side the engine styles (nst_core.images.MIN_SIDE; that module imports torch)
-MIN_SIDE = 16
 
 _ENCODER_OPTIONS = {
     "libx264": {"crf": "18", "preset": "medium"},  # visually lossless, for a painting's fine strokes
@@ -108,8 +106,8 @@ def _fps(stream) -> Fraction:
 
 def _check_size(path: Path, width: int, height: int) -> None:
     limits.check_pixels(width, height, "video", path)
-    if width < MIN_SIDE or height < MIN_SIDE:
-        raise BadImage(f"The video '{path}' is only {width}×{height} px: use a video at least {MIN_SIDE} px on each side.")
+    if width < limits.MIN_SIDE or height < limits.MIN_SIDE:
+        raise BadImage(f"The video '{path}' is only {width}×{height} px: use a video at least {limits.MIN_SIDE} px on each side.")
 
 
 def _decoded(path: Path, container, stream) -> Iterator:

@@ -13,7 +13,6 @@ from .settings import PluginSettings
 ACTION_ID = "neural_style_transfer"
 ACTION_TEXT = "Neural Style Transfer…"
 MENU = "tools/scripts"
-_MASKS = ("transparencymask", "filtermask", "transformmask", "selectionmask", "colorizemask")
 
 
 def layers_selection_empty(document) -> bool:
@@ -28,21 +27,25 @@ def _main_window():
 
 
 def _selected_nodes(document) -> list:
+    from .jobs import is_mask
+
     window = Krita.instance().activeWindow()
     view = window.activeView() if window is not None else None
     if view is None or view.document() != document:
         return []
-    return [node for node in view.selectedNodes() if node.type() not in _MASKS]
+    return [node for node in view.selectedNodes() if not is_mask(node)]
 
 
 def _layer_choices(document) -> list:
     """(indented label, node) for every layer, top of the stack first. Layers that share a
     name are told apart by their place among them: "Layer 1 (2 of 3 from the top)"."""
+    from .jobs import is_mask
+
     found = []
 
     def walk(node, depth):
         for child in reversed(node.childNodes()):
-            if child.type() in _MASKS:
+            if is_mask(child):
                 continue
             found.append((depth, child))
             if child.type() == "grouplayer":
@@ -74,7 +77,7 @@ def _shapes(document, nodes, use_selection: bool = True) -> list:
     selected = use_selection and layers.selection_rect(document) is not None
     found = []
     for node in nodes:
-        if node is None or node.parentNode() is None or node.type() in _MASKS:
+        if node is None or node.parentNode() is None or jobs.is_mask(node):
             continue
         try:
             rect = layers.work_rect(document, node, use_selection)
@@ -86,10 +89,10 @@ def _shapes(document, nodes, use_selection: bool = True) -> list:
 
 def _refusal(nodes) -> str:
     """What Stylize would refuse about these layers' pixels (a CMYK layer…), known before the click."""
-    from . import layers
+    from . import jobs, layers
 
     for node in nodes:
-        if node is None or node.parentNode() is None or node.type() in _MASKS:
+        if node is None or node.parentNode() is None or jobs.is_mask(node):
             continue
         try:
             layers.pixel_format(node)

@@ -9,11 +9,10 @@ import numpy as np
 
 from . import errors, layers
 
-#: the engine refuses images smaller than this on a side; smaller areas are padded
-MIN_SIDE = 16
 #: a selected patch's working size is never made smaller than this (px, or the patch's own size)
 PATCH_MIN_SIZE = 64
-MASK_TYPES = ("transparencymask", "filtermask", "transformmask", "selectionmask", "colorizemask")
+#: the result layer is named RESULT_PREFIX + "<layer> (<painting>)"
+RESULT_PREFIX = "Styled – "
 
 
 @dataclass
@@ -46,16 +45,16 @@ class StyleSource:
 
 
 def result_name(layer_name: str, style_label: str) -> str:
-    return f"Styled – {layer_name} ({style_label})"
+    return f"{RESULT_PREFIX}{layer_name} ({style_label})"
 
 
 def is_result_of(node, layer_name: str) -> bool:
     """``node`` is named like a result of the layer called ``layer_name``."""
-    return node.name().startswith(f"Styled – {layer_name} (")
+    return node.name().startswith(f"{RESULT_PREFIX}{layer_name} (")
 
 
 def is_mask(node) -> bool:
-    return node.type() in MASK_TYPES
+    return node.type() in layers.MASK_TYPES
 
 
 def _limits():
@@ -230,10 +229,12 @@ def job_config(config, height: int, width: int, whole_side: int = 0, style_hw=No
 
 def style_job(nst_core, job: LayerJob, style: StyleSource, config, progress=None, cancel=None) -> bytes:
     """Run the engine on one job and return the result layer's bytes (any thread)."""
+    from nst_core.limits import MIN_SIDE
+
     content = job.content
     height, width = content.shape[:2]
     pad_y, pad_x = max(0, MIN_SIDE - height), max(0, MIN_SIDE - width)
-    if pad_y or pad_x:  # a tiny layer or selection: pad by repeating its edges, crop after
+    if pad_y or pad_x:  # the engine refuses a tiny layer or selection: pad it by repeating its edges, crop after
         content = np.pad(content, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
     config = job_config(config, *content.shape[:2], job.whole_long_side, style_size(style),
                         nst_core.available_device(config.device))

@@ -30,10 +30,11 @@ DEPTH_DTYPES = {"U8": np.dtype(np.uint8), "U16": np.dtype(np.uint16),
 #: storage index of (R, G, B, A) or (gray, A) per (model, integer?)
 _ORDER = {("RGBA", True): (2, 1, 0, 3), ("RGBA", False): (0, 1, 2, 3), ("GRAYA", True): (0, 1), ("GRAYA", False): (0, 1)}
 SUPPORTED_MODELS = ("RGBA", "GRAYA")
-#: mask types that change what a layer looks like, so a layer carrying one is read
+#: Krita's mask node types: children of a layer, never styled themselves
+MASK_TYPES = ("transparencymask", "filtermask", "transformmask", "selectionmask", "colorizemask")
+#: the masks that change what a layer looks like, so a layer carrying one is read
 #: through its projection (what the painter sees) instead of its raw pixels
-_VISIBLE_MASKS = ("transparencymask", "filtermask", "transformmask", "colorizemask")
-_LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+_VISIBLE_MASKS = tuple(kind for kind in MASK_TYPES if kind != "selectionmask")
 
 
 @dataclass(frozen=True)
@@ -162,8 +163,10 @@ def from_engine(rgb: np.ndarray, fmt: PixelFormat) -> np.ndarray:
     rgb = np.clip(np.asarray(rgb, dtype=np.float32)[:, :, :3], 0.0, 1.0)
     if fmt.linear:
         rgb = srgb_decode(rgb)
-    if fmt.model == "GRAYA":
-        rgb = (rgb @ _LUMA)[:, :, None]
+    if fmt.model == "GRAYA":  # the engine's brightness (Rec. 601), as its luminance modes keep it
+        from nst_core.colors import LUMA
+
+        rgb = (rgb @ np.asarray(LUMA, dtype=np.float32))[:, :, None]
     return rgb.astype(np.float32)
 
 
