@@ -1,6 +1,9 @@
-"""Shared fixtures: real example images, small sizes (the CI machine has two CPU cores)."""
+"""Shared fixtures: real example images, small sizes (the CI machine has two CPU cores); the
+Krita plugin imported outside Krita, and the fake ``krita`` module (tests/mock/krita.py)."""
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import sys
 import tempfile
@@ -49,3 +52,29 @@ def small_style(style_path):
     from PIL import Image
 
     return np.asarray(Image.open(style_path).convert("RGB").resize((96, 60), Image.LANCZOS))
+
+
+@pytest.fixture(scope="module")
+def plugin():
+    """Import ``plugin/`` as a package, as outside Krita, without leaving the triton block in this process."""
+    saved = sys.modules.get("triton", 0)
+    package = importlib.import_module("plugin")
+    for name in ("bootstrap", "settings", "engine_bridge", "errors", "layers", "jobs", "regions", "cost", "threads"):
+        importlib.import_module(f"plugin.{name}")
+    assert package.EXTENSION is None  # outside Krita nothing is registered
+    yield package
+    if saved == 0 and sys.modules.get("triton", 0) is None:
+        del sys.modules["triton"]
+    elif saved != 0:
+        sys.modules["triton"] = saved
+
+
+@pytest.fixture
+def krita(plugin, monkeypatch):
+    """The fake ``krita`` module (tests/mock/krita.py) as ``import krita`` finds it, with a fresh
+    ``Krita.instance()``; gone after the test. The plugin is imported first, as Krita would."""
+    spec = importlib.util.spec_from_file_location("krita", ROOT / "tests" / "mock" / "krita.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setitem(sys.modules, "krita", module)
+    return module

@@ -3,28 +3,7 @@ with (a selected patch gets the whole layer's brush scale, a finish too big for 
 lowered), the dialog's cost line, the remembered calibration and the engine's thread count."""
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def plugin():
-    saved = sys.modules.get("triton", 0)
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    package = importlib.import_module("plugin")
-    for name in ("jobs", "cost", "settings", "threads", "engine_bridge"):
-        importlib.import_module(f"plugin.{name}")
-    yield package
-    if saved == 0 and sys.modules.get("triton", 0) is None:
-        del sys.modules["triton"]
-    elif saved != 0:
-        sys.modules["triton"] = saved
 
 
 def config(plugin, **options):

@@ -4,31 +4,9 @@ from __future__ import annotations
 
 import importlib
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def plugin():
-    """Import ``plugin/`` as a package without leaving the triton block in this process."""
-    had_triton = "triton" in sys.modules
-    saved = sys.modules.get("triton")
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    package = importlib.import_module("plugin")
-    for name in ("bootstrap", "settings", "engine_bridge", "errors", "layers", "jobs"):
-        importlib.import_module(f"plugin.{name}")
-    assert package.EXTENSION is None  # outside Krita nothing is registered
-    yield package
-    if had_triton:
-        sys.modules["triton"] = saved
-    elif sys.modules.get("triton", 0) is None:
-        del sys.modules["triton"]
-
 
 def test_bootstrap_keeps_pyqt_dirs_behind(plugin, tmp_path):
     plain, with_qt, missing = tmp_path / "site", tmp_path / "qtsite", tmp_path / "nope"
