@@ -54,9 +54,10 @@ class Job:
     input: str
     mask: Optional[str]
     output: str
+    regions: Optional[list] = None  #: one mask file per painting (None: the rest), with regions
 
     def as_dict(self) -> dict:
-        return {"input": self.input, "mask": self.mask, "output": self.output}
+        return {"input": self.input, "mask": self.mask, "output": self.output, "regions": self.regions}
 
 
 class WorkDir:
@@ -77,6 +78,22 @@ class WorkDir:
             npy.write(job.mask, mask, (height, width))
         self.jobs.append(job)
         return job
+
+    def add_regions(self, job: Job, masks: list, width: int, height: int) -> None:
+        """The job's region masks (H×W float32 bytes, or None for "the rest") as files."""
+        job.regions = []
+        for number, mask in enumerate(masks):
+            path = None
+            if mask is not None:
+                path = job.input.replace("-in.npy", f"-region{number}.npy")
+                npy.write(path, mask, (height, width))
+            job.regions.append(path)
+
+    def add_painting(self, rgba: bytes, width: int, height: int) -> str:
+        """A layer used as the painting, as the worker reads it."""
+        path = os.path.join(self.path, "painting.npy")
+        npy.write(path, rgba, (height, width, 4))
+        return path
 
     def result(self, job: Job, width: int, height: int) -> bytes:
         data, shape = npy.read(job.output)

@@ -2,8 +2,9 @@
 the cost line — what the run will cost before the click.
 
 Built with ``GimpUi.ProcedureDialog`` from the procedure's arguments, so GIMP remembers
-the values between runs and shows them the GIMP way; the painting chooser (with an image
-filter and a thumbnail) and the cost line are hand-made.
+the values between runs and shows them the GIMP way; the painting choosers (with an image
+filter and a thumbnail: the painting, and Regions' second painting) and the cost line are
+hand-made. A layer as the painting is GIMP's own layer chooser (with its preview).
 
 The cost line is Krita's: the finished size and the time on this computer's device
 ("600 × 400 px (the layer's own size) · about 1 min 30 s on the CPU"), planned by the
@@ -11,7 +12,9 @@ engine exactly as the run will be (``worker --estimate``, through :class:`bridge
 so GIMP's own Python needs no torch) and priced by a few seconds' measurement the first time
 (remembered in GIMP's folder, per device). A run over 10 minutes is called long (orange);
 anything the run would refuse — no painting, a painting that cannot be read, an indexed
-image, too little memory, the engine not set up — is said there in red, and OK is disabled.
+image, too little memory, the engine not set up, regions that cannot be made (no selection, no
+saved selections, a channel named after no painting, no second painting) — is said there in
+red, and OK is disabled.
 An indexed image is refused rather than converted: converting would change the painter's
 whole image (its palette), which a filter should not do behind their back.
 """
@@ -27,7 +30,8 @@ gi.require_version("Gtk", "3.0")
 from gi.repository import Gdk, GdkPixbuf, Gimp, GimpUi, Gio, GLib, Gtk  # noqa: E402
 
 from . import PROCEDURE, bridge, messages  # noqa: E402
-from .procedure import COLOUR_CHOICES, DETAIL_CHOICES, DEVICE_CHOICES, area_shapes, read_settings, trace  # noqa: E402
+from .procedure import (COLOUR_CHOICES, DETAIL_CHOICES, DEVICE_CHOICES, area_shapes, painting_choice,  # noqa: E402
+                        read_settings, recent_paintings, region_plan, selected_layers, trace)
 
 THUMBNAIL = 160
 ADVANCED = ["steps", "size", "style-strength", "style-scale", "preserve-colors", "seed", "device"]
@@ -36,37 +40,6 @@ IMAGE_PATTERNS = ("*.jpg", "*.jpeg", "*.png", "*.webp", "*.tif", "*.tiff", "*.bm
 RED, ORANGE = "#c0392b", "#b9770e"
 #: the measured step costs (nst_core.calibrate), per device, kept between sessions
 COSTS_FILE = "neural-style-transfer-costs.json"
-#: the paintings of the last successful runs, newest first (a file that failed never gets in)
-RECENT_FILE = "neural-style-transfer-recent.json"
-RECENT_COUNT = 8
-
-
-def recent_paintings() -> list:
-    """The recent paintings that still exist, newest first."""
-    import json
-
-    try:
-        with open(os.path.join(Gimp.directory(), RECENT_FILE), encoding="utf-8") as handle:
-            paths = json.load(handle)
-    except (OSError, ValueError):
-        return []
-    return [p for p in paths if isinstance(p, str) and os.path.isfile(p)][:RECENT_COUNT] if isinstance(paths, list) else []
-
-
-def remember_painting(path: str) -> None:
-    """Put ``path`` first in the recent list (after a run that used it succeeded)."""
-    import json
-
-    paths = [path] + [p for p in recent_paintings() if p != path]
-    target = os.path.join(Gimp.directory(), RECENT_FILE)
-    try:
-        with open(target + ".part", "w", encoding="utf-8") as handle:
-            json.dump(paths[:RECENT_COUNT], handle)
-        os.replace(target + ".part", target)
-    except OSError:
-        pass
-
-
 def thumbnail(path):
     """A GdkPixbuf of the style file, or None when GIMP's image loaders cannot show it."""
     if not path:
@@ -98,17 +71,12 @@ class CostLine:
     """The dialog's state: the painting chooser, thumbnail, cost line and OK's sensitivity."""
 
     def __init__(self, dialog, config, image, drawables) -> None:
-        self.dialog, self.config = dialog, config
+        self.dialog, self.config, self.image, self.drawables = dialog, config, image, drawables
         self.answer = None  # the estimator's last reply for the current request
         self.asked = 0
         self.pending = None
-        self.area_problem = None
-        self.shapes = []
-        if image is not None:
-            try:
-                self.shapes = area_shapes(image, drawables)
-            except messages.PluginError as error:
-                self.area_problem = str(error)
+        self.second = SecondPainting(config)
+        self._check_choices()
         self.estimator = None
         self.engine_problem = None
         try:
@@ -173,8 +141,11 @@ class CostLine:
             self.config.set_property("style-file", Gio.File.new_for_path(path))
 
     def _changed(self, _config, pspec) -> None:
-        if pspec.name == "style-file":
+        self._check_choices()
+        if pspec.name in ("style-file", "style-layer"):
             self._style_changed()
+        if pspec.name in ("second-style-file", "regions"):
+            self.second.follow()
         if self.pending is None:  # one request for a burst of changes (Reset changes them all)
             self.pending = GLib.timeout_add(120, self._ask)
 
@@ -200,14 +171,39 @@ class CostLine:
         self.answer = None
         self._show()
 
+    def _check_choices(self) -> None:
+        """The areas the run styles (whole layers with regions) and whatever the run would refuse
+        in the painting and regions chosen (no selection, no channels, no second painting …)."""
+        self.area_problem, self.choice_problem, self.shapes = None, None, []
+        if self.image is None:
+            return
+        settings = read_settings(self.config)
+        try:
+            self.shapes = area_shapes(self.image, self.drawables, whole=settings["regions"] != "none")
+        except messages.PluginError as error:
+            self.area_problem = str(error)
+            return
+        try:
+            layers = selected_layers(self.image, self.drawables)
+            region_plan(self.image, layers, settings, painting_choice(layers, settings))
+        except messages.PluginError as error:
+            self.choice_problem = str(error)
+
+    def style_layer(self):
+        layer = self.config.get_property("style-layer")
+        return layer if layer is not None and layer.is_valid() else None
+
     # --- the estimate --------------------------------------------------------------------
     def _ask(self) -> bool:
         self.pending = None
         self.answer = None
-        if self.estimator is not None and self.style_path() and not self.area_problem:
+        layer = self.style_layer()
+        if self.estimator is not None and (self.style_path() or layer) and not self.area_problem:
             settings = read_settings(self.config)
+            painting = {"style": settings["style"]} if layer is None else {
+                "style": None, "style_size": [layer.get_height(), layer.get_width()]}
             self.asked = self.estimator.ask({
-                "costs": os.path.join(Gimp.directory(), COSTS_FILE), "style": settings["style"],
+                "costs": os.path.join(Gimp.directory(), COSTS_FILE), **painting,
                 "preset": settings["preset"], "options": settings["options"], "shapes": self.shapes})
         self._show()
         return False
@@ -224,15 +220,19 @@ class CostLine:
             return self.engine_problem
         if self.area_problem:
             return self.area_problem
-        if not self.style_path():
+        if self.choice_problem:
+            return self.choice_problem
+        if not self.style_path() and self.style_layer() is None:
             return str(messages.no_style())
         if self.answer is not None:
             return self.answer.get("problem")
         return None
 
     def _show(self) -> None:
-        path, problem, answer = self.style_path(), self.problem(), self.answer
-        if not path:
+        path, problem, answer, layer = self.style_path(), self.problem(), self.answer, self.style_layer()
+        if layer is not None:
+            caption = f"The layer '{layer.get_name()}' is the painting (the style file is not used)."
+        elif not path:
             caption = "Choose a painting to take the style from."
         elif self.thumb is not None or (answer is not None and answer.get("problem")):
             caption = ""  # the thumbnail shows it, or the red line says what is wrong
@@ -253,7 +253,10 @@ class CostLine:
         trace("dialog", style=path, caption=caption, cost=text, problem=problem, ok=problem is None,
               seconds=(answer or {}).get("seconds"), size=(answer or {}).get("size"),
               thumbnail=self.thumb is not None, measured=answer is not None and answer.get("seconds") is not None,
-              filters=[f.get_name() for f in self.chooser.list_filters()], recent=self.recent)
+              filters=[f.get_name() for f in self.chooser.list_filters()], recent=self.recent,
+              style_layer=layer.get_name() if layer is not None else None, regions=self.config.get_property("regions"),
+              second=self.second.path(), second_thumbnail=self.second.thumb is not None,
+              second_sensitive=self.second.box.get_sensitive())
 
     def close(self) -> None:
         if self.pending is not None:
@@ -262,6 +265,50 @@ class CostLine:
         if self.estimator is not None:
             self.estimator.close()
             self.estimator = None
+
+
+class SecondPainting:
+    """Regions' second painting (the area outside the selection): a chooser with a thumbnail,
+    like the first painting's, usable when Regions is 'the rest a second one'."""
+
+    def __init__(self, config) -> None:
+        self.config = config
+        self.chooser = Gtk.FileChooserButton(title="Choose the painting for the area outside the selection",
+                                             action=Gtk.FileChooserAction.OPEN)
+        self.chooser.add_filter(image_filter())
+        self.chooser.add_filter(all_files())
+        self.chooser.connect("file-set", lambda chooser: config.set_property("second-style-file", chooser.get_file()))
+        label = Gtk.Label.new_with_mnemonic("Second painting (else_where)")
+        label.set_mnemonic_widget(self.chooser)
+        self.preview = Gtk.Image()
+        row = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=8)
+        row.pack_start(label, False, False, 0)
+        row.pack_start(self.chooser, True, True, 0)
+        self.box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=4)
+        self.box.set_border_width(12)
+        self.box.pack_start(row, False, False, 0)
+        self.box.pack_start(self.preview, False, False, 0)
+        self.thumb = None
+        self.follow()
+
+    def path(self):
+        second = self.config.get_property("second-style-file")
+        return second.get_path() if second is not None else None
+
+    def follow(self) -> None:
+        """The chooser and thumbnail follow the setting (also after Reset)."""
+        second = self.config.get_property("second-style-file")
+        shown = self.chooser.get_file()
+        if second is None:
+            self.chooser.unselect_all()
+        elif shown is None or not shown.equal(second):
+            self.chooser.set_file(second)
+        self.thumb = thumbnail(self.path())
+        if self.thumb is not None:
+            self.preview.set_from_pixbuf(self.thumb)
+        else:
+            self.preview.clear()
+        self.box.set_sensitive(self.config.get_property("regions") == "selection_two")
 
 
 def build(procedure, config, image=None, drawables=None):
@@ -273,13 +320,15 @@ def build(procedure, config, image=None, drawables=None):
     dialog.get_label("advanced-title", "Advanced", False, False)
     dialog.fill_box("advanced-box", ADVANCED)
     dialog.fill_expander("advanced", "advanced-title", False, "advanced-box")
-    dialog.fill(["preset", "detail", "animation", "advanced"])
+    dialog.fill(["style-layer", "preset", "detail", "animation", "regions", "advanced"])
     cost = CostLine(dialog, config, image, drawables)
     content = dialog.get_content_area()
     content.pack_start(cost.top, False, False, 0)
     content.reorder_child(cost.top, 0)
+    content.pack_start(cost.second.box, False, False, 0)
     content.pack_end(cost.bottom, False, False, 0)
     cost.top.show_all()
+    cost.second.box.show_all()
     cost.bottom.show_all()
     cost._show()  # OK's sensitivity once the buttons exist
     trace("mnemonics", keys=mnemonics(dialog))

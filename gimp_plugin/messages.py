@@ -48,6 +48,44 @@ def selection_misses(name: str) -> PluginError:
                        "change the selection (or Select ▸ None) and try again.")
 
 
+def regions_need_selection() -> PluginError:
+    return PluginError("Regions from the selection need a selection: select the area first, or choose "
+                       "'One painting everywhere' in Regions.")
+
+
+def no_second_painting() -> PluginError:
+    return PluginError("Choose the second painting, for the area outside the selection.")
+
+
+def no_channels() -> PluginError:
+    return PluginError("The image has no saved selections: save one per region (Select ▸ Save to Channel) "
+                       "and name each after its painting, e.g. 'starry_night' for starry_night.jpg.")
+
+
+def no_painting_for_channel(name: str) -> PluginError:
+    return PluginError(f"No painting found for the channel '{name}': name it like a painting file "
+                       "(e.g. 'starry_night' for starry_night.jpg) in the folder of the chosen painting.")
+
+
+def regions_not_for_animation() -> PluginError:
+    return PluginError("Regions and 'As one animation' cannot be used together: choose 'One painting "
+                       "everywhere' in Regions, or turn the animation off.")
+
+
+def style_layer_is_target(name: str) -> PluginError:
+    return PluginError(f"The layer '{name}' is the painting and cannot also be styled: select another layer "
+                       "to style, or choose another painting.")
+
+
+def style_layer_gone() -> PluginError:
+    return PluginError("The layer chosen as the painting no longer exists: choose another one, or 'none' "
+                       "to use the style file.")
+
+
+def empty_style_layer(name: str) -> PluginError:
+    return PluginError(f"The painting layer '{name}' is empty (fully transparent): choose another layer.")
+
+
 def layer_gone(name: str) -> PluginError:
     return PluginError(f"The layer '{name}' was deleted while it was being styled, so no result was added for it.")
 

@@ -4,7 +4,7 @@ Pixels are always asked for as ``R'G'B'A float`` — sRGB-encoded, 0–1, four c
 whatever the image's precision (8/16/32-bit, linear or perceptual) or mode (greyscale
 comes out as grey RGB): Gegl/babl convert, so the engine sees what it was trained on and
 the result layer is written back in the same format and converted to the image's own.
-The selection is read as linear ``Y float`` (its strength, 0–1).
+The selection and saved selections (channels) are read as linear ``Y float`` (their strength, 0–1).
 """
 from __future__ import annotations
 
@@ -90,8 +90,12 @@ def read_selection(image, rect: Rect) -> Optional[bytes]:
     """Selection strength over ``rect`` as H×W float32 bytes, or None without a selection."""
     if selection_rect(image) is None:
         return None
-    selection = image.get_selection()
-    return bytes(selection.get_buffer().get(rect.gegl(), 1.0, MASK, Gegl.AbyssPolicy.NONE))
+    return read_channel(image.get_selection(), rect)
+
+
+def read_channel(channel, rect: Rect) -> bytes:
+    """A channel's (a saved selection's) strength over ``rect`` as H×W float32 bytes."""
+    return bytes(channel.get_buffer().get(rect.gegl(), 1.0, MASK, Gegl.AbyssPolicy.NONE))
 
 
 def any_visible(rgba: bytes, mask: Optional[bytes]) -> bool:

@@ -6,6 +6,10 @@ becomes a new layer above its source (and above that source's earlier results, s
 newest is the one seen), all inside one undo group. Nothing is
 written to the image before every result is back, so a cancelled or failed run leaves
 the image exactly as it was.
+
+The painting is a file or, with 'style-layer', a layer of an open image; with 'regions' each
+part of the layer gets its own painting (the selection and the rest, or each saved selection:
+:mod:`.regions`), and then the whole layer is styled, as in Krita.
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from gi.repository import Gimp, GLib, GObject  # noqa: E402
 from nst_core import meanwhile  # noqa: E402 (torch-free)
 from nst_core.config import DETAIL_CHOICES as _ENGINE_DETAIL_CHOICES  # noqa: E402 (torch-free)
 
-from . import DEFAULT_PRESET, PRESET_HINTS, PRESETS, PROCEDURE, bridge, messages, pixels  # noqa: E402
+from . import DEFAULT_PRESET, PRESET_HINTS, PRESETS, PROCEDURE, bridge, messages, pixels, regions  # noqa: E402
 
 COLOUR_CHOICES = (("none", "Off"), ("luminance", "Keep the layer's colours (luminance)"),
                   ("histogram", "Match the layer's colours (histogram)"))
@@ -56,6 +60,37 @@ def is_result_of(name: str, source_name: str) -> bool:
     return name.startswith(result_name(source_name, "\0").split("\0")[0])
 
 
+#: the paintings of the last successful runs, newest first (a file that failed never gets in)
+RECENT_FILE = "neural-style-transfer-recent.json"
+RECENT_COUNT = 8
+
+
+def recent_paintings() -> list:
+    """The recent paintings that still exist, newest first."""
+    import json
+
+    try:
+        with open(os.path.join(Gimp.directory(), RECENT_FILE), encoding="utf-8") as handle:
+            paths = json.load(handle)
+    except (OSError, ValueError):
+        return []
+    return [p for p in paths if isinstance(p, str) and os.path.isfile(p)][:RECENT_COUNT] if isinstance(paths, list) else []
+
+
+def remember_painting(path: str) -> None:
+    """Put ``path`` first in the recent list (after a run that used it succeeded)."""
+    import json
+
+    paths = [path] + [p for p in recent_paintings() if p != path]
+    target = os.path.join(Gimp.directory(), RECENT_FILE)
+    try:
+        with open(target + ".part", "w", encoding="utf-8") as handle:
+            json.dump(paths[:RECENT_COUNT], handle)
+        os.replace(target + ".part", target)
+    except OSError:
+        pass
+
+
 def trace(event: str, **fields) -> None:
     """For tests: what the painter reads (dialog, progress), appended as JSON lines to the
     file ``NST_GIMP_TRACE`` names (set through GIMP's environ folder); nothing otherwise."""
@@ -87,9 +122,11 @@ def add_arguments(procedure) -> None:
     """PDB arguments (style-file, preset, steps, size, seed) and dialog-only ones.
 
     Mnemonics are unique in the dialog (tests/test_gimp.py reads them back): the fields take
-    f (Style file), t (Recent), p, i (Detail), m (animation), e (Steps), z, d (Seed), n (Style strength),
-    a, u (Colours), v (Device); GIMP's buttons take h, l, s, r, c, o (Help, Load Saved Settings,
-    Save Settings, Reset, Cancel, OK).
+    f (Style file), t (Recent), y (a layer as the painting), p, i (Detail), m (animation), g (Regions),
+    w (the second painting), e (Steps), z, d (Seed), n (Style strength), a, u (Colours), v (Device);
+    GIMP's buttons take h, l, s, r, c, o (Help, Load Saved Settings, Save Settings, Reset, Cancel, OK).
+    The arguments after 'animation' (regions, second-style-file, style-layer) came later, so they
+    come last: scripts that pass the earlier ones by position keep working.
     """
     procedure.add_file_argument("style-file", "Style _file", "The painting whose style is applied",
                                 Gimp.FileChooserAction.ANY, True, None, RW)
@@ -104,6 +141,14 @@ def add_arguments(procedure) -> None:
                                    "Style the layers as the frames of one animation, bottom layer first, so the "
                                    "strokes do not flicker; the styled frames go above the top one, in order",
                                    False, RW)
+    procedure.add_choice_argument("regions", "Re_gions", "; ".join(f"{key} = {label}" for key, label in regions.MODES),
+                                  _choice(regions.MODES), "none", RW)
+    procedure.add_file_argument("second-style-file", "Second painting (else_where)",
+                                "Regions: the painting for the area outside the selection",
+                                Gimp.FileChooserAction.ANY, True, None, RW)
+    procedure.add_layer_argument("style-layer", "Or a la_yer as the painting",
+                                 "A layer of an open image whose pixels are the painting (none = the style file)",
+                                 True, RW)
     procedure.add_double_aux_argument("style-strength", "Style stre_ngth",
                                       "Multiplies the preset's style weight", 0.05, 20.0, 1.0, RW)
     procedure.add_double_aux_argument("style-scale", "Style sc_ale",
@@ -124,9 +169,12 @@ def _pick(choices, index: int) -> str:
 
 def read_settings(config) -> dict:
     """The run's settings from the procedure config."""
-    style = config.get_property("style-file")
+    style, second = config.get_property("style-file"), config.get_property("second-style-file")
     return {
         "style": style.get_path() if style is not None else None,
+        "style_layer": config.get_property("style-layer"),
+        "regions": config.get_property("regions") or "none",
+        "second": second.get_path() if second is not None else None,
         "preset": config.get_property("preset") or DEFAULT_PRESET,
         "animation": bool(config.get_property("animation")),
         "options": {
@@ -149,19 +197,14 @@ def style_path(path) -> str:
     return path
 
 
-def area_shapes(image, drawables) -> list:
-    """What the dialog's cost line plans for: each selected layer's area (cut to the selection),
-    as the run will read it; PluginError (in plain words) for what the run would refuse."""
-    pixels.check_image(image)
-    layers = list(drawables or [])
-    if not layers:
-        raise messages.no_layer()
+def area_shapes(image, drawables, whole: bool = False) -> list:
+    """What the dialog's cost line plans for: each selected layer's area (cut to the selection,
+    unless ``whole``: regions style whole layers), as the run will read it; PluginError (in plain
+    words) for what the run would refuse."""
     shapes = []
-    selected = pixels.selection_rect(image) is not None
-    for drawable in layers:
-        if not isinstance(drawable, Gimp.Layer):
-            raise messages.not_a_layer(drawable.get_name())
-        rect = pixels.work_rect(image, drawable)
+    selected = not whole and pixels.selection_rect(image) is not None
+    for layer in selected_layers(image, drawables):
+        rect = pixels.drawable_rect(layer) if whole else pixels.work_rect(image, layer)
         shapes.append({"height": rect.height, "width": rect.width, "selection": selected})
     return shapes
 
@@ -233,8 +276,8 @@ def _run_worker(python, request, progress, window, log) -> None:
         raise outcome["error"]
 
 
-def style_drawables(image, drawables, settings: dict, window=None) -> list:
-    """Style each selected layer; returns the new layers (added in one undo group)."""
+def selected_layers(image, drawables) -> list:
+    """The layers to style; PluginError (in plain words) for an indexed image, no layer, a channel."""
     pixels.check_image(image)
     layers = list(drawables or [])
     if not layers:
@@ -242,27 +285,94 @@ def style_drawables(image, drawables, settings: dict, window=None) -> list:
     for drawable in layers:
         if not isinstance(drawable, Gimp.Layer):
             raise messages.not_a_layer(drawable.get_name())
-    style = style_path(settings.get("style"))
+    return layers
+
+
+def painting_choice(layers, settings: dict):
+    """The chosen painting: the layer of 'style-layer' (a Gimp.Layer) when one is set, else the
+    style file's path; PluginError (in plain words) when neither can be used."""
+    layer = settings.get("style_layer")
+    if layer is None:
+        return style_path(settings.get("style"))
+    if not layer.is_valid():
+        raise messages.style_layer_gone()
+    if any(target.get_id() == layer.get_id() for target in layers):
+        raise messages.style_layer_is_target(layer.get_name())
+    return layer
+
+
+def region_plan(image, layers, settings: dict, painting):
+    """The regions of the Regions choice (a regions.Plan), or None for one painting everywhere."""
+    main = painting if isinstance(painting, str) else None
+    plan = regions.plan(image, settings.get("regions") or "none", main, settings.get("second"), recent_paintings())
+    if plan is not None and settings.get("animation") and len(layers) > 1:
+        raise messages.regions_not_for_animation()
+    return plan
+
+
+def painting_label(painting, plan) -> str:
+    """What the result's name says was used: the painting (file name or layer name), or the
+    regions' paintings joined by ' + ', as Krita names them."""
+    def stem(path):
+        return os.path.splitext(os.path.basename(path))[0]
+
+    main = stem(painting) if isinstance(painting, str) else painting.get_name()
+    if plan is None:
+        return main
+    return " + ".join(main if path is None else stem(path) for path in plan.paintings)
+
+
+def painting_file(painting, work) -> str:
+    """The painting as the worker reads it: the file, or the layer's pixels written to the run's folder."""
+    if isinstance(painting, str):
+        return painting
+    rect = pixels.drawable_rect(painting)
+    rgba = pixels.read_rgba(painting, rect) if not rect.empty else b""
+    if not rgba or not pixels.any_visible(rgba, None):
+        raise messages.empty_style_layer(painting.get_name())
+    return work.add_painting(rgba, rect.width, rect.height)
+
+
+def _prepare(image, layer, plan, work) -> tuple:
+    """One layer's area read and written for the worker: (layer, rect, job, fingerprint). With
+    regions the area is the whole layer (the selection is one of the regions, as in Krita)."""
+    if plan is None:
+        rect = pixels.work_rect(image, layer)
+    else:
+        rect = pixels.drawable_rect(layer)
+        if rect.empty:
+            raise messages.empty_layer(layer.get_name())
+    rgba = pixels.read_rgba(layer, rect)
+    mask = pixels.read_selection(image, rect) if plan is None or plan.keep else None
+    if not pixels.any_visible(rgba, None):
+        raise messages.empty_layer(layer.get_name())
+    if mask is not None and not pixels.any_visible(rgba, mask):
+        raise messages.selection_misses(layer.get_name())
+    job = work.add(rgba, mask, rect.width, rect.height)
+    if plan is not None:
+        work.add_regions(job, regions.read_masks(image, plan, rect), rect.width, rect.height)
+    return layer, rect, job, meanwhile.fingerprint(rgba)
+
+
+def style_drawables(image, drawables, settings: dict, window=None) -> list:
+    """Style each selected layer; returns the new layers (added in one undo group)."""
+    layers = selected_layers(image, drawables)
+    painting = painting_choice(layers, settings)
+    plan = region_plan(image, layers, settings, painting)
     python = bridge.engine_python()
-    label = os.path.splitext(os.path.basename(style))[0]
+    label = painting_label(painting, plan)
     animation = bool(settings.get("animation")) and len(layers) > 1
     if animation:  # GIMP's convention: the bottom layer is the first frame
         layers.sort(key=image.get_item_position, reverse=True)
     work = bridge.WorkDir()
     try:
-        prepared = []
-        for layer in layers:
-            rect = pixels.work_rect(image, layer)
-            rgba = pixels.read_rgba(layer, rect)
-            mask = pixels.read_selection(image, rect)
-            if not pixels.any_visible(rgba, None):
-                raise messages.empty_layer(layer.get_name())
-            if mask is not None and not pixels.any_visible(rgba, mask):
-                raise messages.selection_misses(layer.get_name())
-            prepared.append((layer, rect, work.add(rgba, mask, rect.width, rect.height), meanwhile.fingerprint(rgba)))
+        style = painting_file(painting, work)
+        prepared = [_prepare(image, layer, plan, work) for layer in layers]
         options = dict(settings.get("options", {}), preview=window is not None)
         request = {"style": style, "preset": settings.get("preset"), "options": options, "animation": animation,
                    "workdir": work.path, "jobs": [job.as_dict() for _, _, job, _ in prepared]}
+        if plan is not None:
+            request["styles"] = [style if path is None else path for path in plan.paintings]
         progress = Progress((layer.get_name() for layer, _, _, _ in prepared), window)
         log = os.path.join(work.path, "worker.log")
         try:
@@ -349,7 +459,8 @@ def run(procedure, run_mode, image, drawables, config, data):
         style_drawables(image, drawables, settings, window)
         if window is not None:
             window.destroy()
-            dialog.remember_painting(settings["style"])  # the recent list holds paintings that worked
+            if settings["style_layer"] is None:
+                remember_painting(settings["style"])  # the recent list holds paintings that worked
     except bridge.Cancelled:
         Gimp.progress_set_text(messages.CANCELLED)
         trace("cancelled", text=messages.CANCELLED)

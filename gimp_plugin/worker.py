@@ -6,7 +6,10 @@ The GIMP side (:mod:`.bridge`) writes one JSON request line to stdin::
      "workdir": DIR, "jobs": [{"input": A.npy, "mask": B.npy or null, "output": C.npy}]}
 
 ``input`` is H×W×4 float32 (sRGB-encoded R'G'B'A as Gegl gives it), ``mask`` H×W
-float32 selection strength. Each ``output`` gets H×W×4 float32: the styled colour and
+float32 selection strength. A painting that is a GIMP layer comes as such an ``.npy`` file
+(its transparent parts are put over white). Regions: ``"styles"`` lists the paintings and
+each job's ``"regions"`` one H×W mask file per painting (null: that painting paints the rest),
+handed to the engine's ``masks=``. Each ``output`` gets H×W×4 float32: the styled colour and
 the source's alpha times the selection. Progress and the outcome are JSON lines on
 stdout (``ready``, ``progress``, ``done``, ``finished`` / ``cancelled`` / ``error``).
 A ``cancel`` line on stdin, or stdin closing (GIMP ended the plug-in), stops within one
@@ -136,6 +139,41 @@ def style_size(style: str) -> tuple:
     return height, width
 
 
+def load_style(np, style: str):
+    """A painting for the engine: a file path as it is, a layer's ``.npy`` as RGB over white."""
+    if not str(style).endswith(".npy"):
+        return style
+    values = np.clip(np.nan_to_num(np.load(style)), 0.0, 1.0)
+    alpha = values[:, :, 3:]
+    return np.ascontiguousarray(values[:, :, :3] * alpha + (1.0 - alpha), dtype=np.float32)
+
+
+def painting_size(style) -> tuple:
+    """(height, width) of a painting as :func:`load_style` gives it."""
+    return tuple(style.shape[:2]) if hasattr(style, "shape") else style_size(style)
+
+
+def paintings(np, request: dict):
+    """The run's painting, or its list of paintings when it paints regions."""
+    styles = request.get("styles")
+    if styles:
+        return [load_style(np, s) for s in styles]
+    return load_style(np, request["style"])
+
+
+def region_masks(np, job: dict, hw: tuple):
+    """The engine's ``masks=`` for one job (None without regions), padded like its content."""
+    if not job.get("regions"):
+        return None
+    masks = []
+    for path in job["regions"]:
+        mask = None if path is None else np.clip(np.nan_to_num(np.load(path)), 0.0, 1.0)
+        if mask is not None and mask.shape != hw:
+            mask = np.pad(mask, ((0, hw[0] - mask.shape[0]), (0, hw[1] - mask.shape[1])), mode="edge")
+        masks.append(mask)
+    return masks
+
+
 def read_job(np, job: dict) -> tuple:
     """(RGB the engine styles, padded to MIN_SIDE; the result's alpha) of one layer's area."""
     pixels = np.load(job["input"])
@@ -159,12 +197,15 @@ def write_job(np, job: dict, image, alpha) -> None:
     os.replace(partial, job["output"])
 
 
-def style_one(np, nst_core, job: dict, style: str, config, progress, cancel) -> None:
-    """Style one layer's area and write its result layer's pixels."""
+def style_one(np, nst_core, job: dict, style, config, progress, cancel) -> None:
+    """Style one layer's area (with its regions' masks, if any) and write its result layer's pixels."""
     rgb, alpha = read_job(np, job)
     hw = rgb.shape[:2]
-    config = job_config(nst_core, config, hw, style_size(style), nst_core.available_device(config.device))
-    result = nst_core.stylize(rgb, style, config, progress=progress(config, hw), cancel=cancel)
+    first = style[0] if isinstance(style, list) else style
+    config = job_config(nst_core, config, hw, painting_size(first), nst_core.available_device(config.device))
+    masks = region_masks(np, job, hw)
+    regions = {} if masks is None else {"masks": masks}
+    result = nst_core.stylize(rgb, style, config, progress=progress(config, hw), cancel=cancel, **regions)
     write_job(np, job, result.image, alpha)
 
 
@@ -182,7 +223,7 @@ def style_frames(np, nst_core, jobs: list, style: str, config, reporters: list, 
             yield rgb
 
     hw = padded(*np.load(jobs[0]["input"], mmap_mode="r").shape[:2])
-    config = job_config(nst_core, config, hw, style_size(style), nst_core.available_device(config.device))
+    config = job_config(nst_core, config, hw, painting_size(style), nst_core.available_device(config.device))
     plans = [reporter.for_plan(config if index == 0 else later_frame_config(config), hw)
              for index, reporter in enumerate(reporters)]
 
@@ -254,16 +295,17 @@ def run(request: dict, channel: Channel, watcher: StdinWatcher) -> tuple:
     try:
         config = build_config(nst_core, request.get("preset"), request.get("options") or {})
         channel.send("ready", device=nst_core.available_device(config.device))
+        style = paintings(np, request)
         if request.get("animation") and len(jobs) > 1:
             reporters = [Reporter(channel, index, len(jobs), request.get("workdir") or "", time.monotonic())
                          for index in range(len(jobs))]
-            style_frames(np, nst_core, jobs, request["style"], config, reporters, channel, watcher.cancel)
+            style_frames(np, nst_core, jobs, style, config, reporters, channel, watcher.cancel)
             return "finished", {}
         for index, job in enumerate(jobs):
             if watcher.cancel.is_set():
                 raise nst_core.Cancelled()
             reporter = Reporter(channel, index, len(jobs), request.get("workdir") or "", time.monotonic())
-            style_one(np, nst_core, job, request["style"], config, reporter.for_plan, watcher.cancel)
+            style_one(np, nst_core, job, style, config, reporter.for_plan, watcher.cancel)
             channel.send("done", job=index)
     except nst_core.Cancelled:
         return "cancelled", {}
@@ -355,7 +397,8 @@ def estimate(nst_core, request: dict, costs: Costs) -> dict:
     """The cost line for ``request``: {"text", "problem", "long", "seconds", "size", "device"}.
 
     ``size`` is the largest finished (width, height) over the areas (what the engine's last
-    level works at); ``seconds`` None while the device has not been measured yet.
+    level works at); ``seconds`` None while the device has not been measured yet. A painting
+    that is a layer comes as its ``style_size`` (height, width) instead of a file.
     """
     from nst_core import costline, memory
 
@@ -363,7 +406,7 @@ def estimate(nst_core, request: dict, costs: Costs) -> dict:
     try:
         config = build_config(nst_core, request.get("preset"), request.get("options") or {})
         config.validate()
-        style_hw = checked_style(request.get("style"))
+        style_hw = tuple(request["style_size"]) if request.get("style_size") else checked_style(request.get("style"))
         if not shapes:
             return {"text": "", "problem": None}
         device = nst_core.available_device(config.device)

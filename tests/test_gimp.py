@@ -742,3 +742,234 @@ finish(dict(status=status, before=before, after=tree(image)))
     assert data["status"][0] == "success", data["status"]
     assert [layer["name"] for layer in data["after"]] == [styled_name("Background"), "Background"]
     assert data["after"][1] != data["before"][0]  # the source holds the painter's change, untouched by the run
+
+
+# --- regions and a layer as the painting (issue 21, finding 16) -----------------------------
+
+def two_paintings(batch: Batch) -> tuple:
+    """Van Gogh's Starry Night (blue) and the same painting with red and blue swapped (orange),
+    in one folder, as PNG (read alike by GIMP and Pillow); their paths inside the chroot."""
+    from PIL import Image
+
+    starry = Image.open(STYLE).convert("RGB")
+    starry.thumbnail((160, 160))
+    starry.save(batch.host / "starry_night.png")
+    red, green, blue = starry.split()
+    Image.merge("RGB", (blue, green, red)).save(batch.host / "orange_night.png")
+    return f"{batch.inside}/starry_night.png", f"{batch.inside}/orange_night.png"
+
+
+def blueness(pixels: np.ndarray) -> float:
+    """How much bluer than red an area is on average (Starry Night > 0, its orange copy < 0)."""
+    return float((pixels[..., 2] - pixels[..., 0]).mean())
+
+
+def assert_painted_like(batch: Batch, area: np.ndarray, source: np.ndarray, own: str, other: str) -> None:
+    """``area`` of a result was styled (it is not the photo) with the painting ``own``: its mean
+    colour is nearer that painting's than the ``other`` one's."""
+    from PIL import Image
+
+    def mean(name):
+        return np.asarray(Image.open(batch.host / f"{name}.png"), np.float32).reshape(-1, 3).mean(0) / 255
+
+    assert_styled(area, source)
+    colour = area[..., :3].reshape(-1, 3).mean(0)
+    near, far = np.abs(colour - mean(own)).sum(), np.abs(colour - mean(other)).sum()
+    assert near < far, (own, colour, near, far)
+
+
+def test_regions_selection_gets_this_painting_the_rest_a_second_one_or_stays(batch):
+    """Regions from the selection: with a second painting the whole layer is styled, the selected
+    left part like Starry Night (blue), the rest like its orange copy; with 'the rest stays as it
+    is' the result covers the selection only (alpha = source alpha × selection, as in Krita), so
+    outside it the source shows unchanged."""
+    starry, orange = two_paintings(batch)
+    data = batch.run(f"""
+image = load({PHOTO!r}, 96)
+source = image.get_layers()[0]
+save("source", rgba(source))
+image.select_rectangle(Gimp.ChannelOps.REPLACE, 0, 0, 48, image.get_height())
+save("selection", selection(image))
+before = tree(image)
+two = call(image, [source], {starry!r}, steps=4, size=64, seed=1, regions="selection_two",
+           second_style_file=Gio.File.new_for_path({orange!r}))
+save("two", rgba(image.get_layers()[0]))
+after_two = tree(image)
+image.remove_layer(image.get_layers()[0])
+keep = call(image, [source], {starry!r}, steps=4, size=64, seed=1, regions="selection_keep")
+save("keep", rgba(image.get_layers()[0]))
+finish(dict(before=before, two=two, after_two=after_two, keep=keep, after_keep=tree(image)))
+""")
+    assert data["two"][0] == "success" and data["keep"][0] == "success", (data["two"], data["keep"])
+    assert [layer["name"] for layer in data["after_two"]] == [
+        styled_name("Background", "starry_night + orange_night"), "Background"]
+    assert [layer["name"] for layer in data["after_keep"]] == [styled_name("Background", "starry_night"), "Background"]
+    assert data["after_two"][1] == data["before"][0] and data["after_keep"][1] == data["before"][0]
+    for key in ("after_two", "after_keep"):  # regions style the whole layer
+        new = data[key][0]
+        assert (new["x"], new["y"], new["width"], new["height"]) == (0, 0, 96, data["before"][0]["height"])
+    source, selected = batch.array("source"), batch.array("selection") > 0.5
+    two = batch.array("two")
+    inside, outside = two[:, :40], two[:, 56:]  # away from the border, where the two meet
+    assert_painted_like(batch, inside, source[:, :40], "starry_night", "orange_night")
+    assert_painted_like(batch, outside, source[:, 56:], "orange_night", "starry_night")
+    gap, photo_gap = blueness(inside) - blueness(outside), blueness(source[:, :40]) - blueness(source[:, 56:])
+    assert gap > photo_gap + 0.15, (gap, photo_gap)  # not the photo's own colours
+    assert np.allclose(two[:, :, 3], 1.0)
+    keep = batch.array("keep")
+    assert np.abs(keep[:, :, 3] - source[:, :, 3] * selected).max() <= 1 / 255 + 1e-6
+    assert_styled(keep[selected][None], source[selected][None])
+
+
+def test_regions_each_saved_selection_gets_the_painting_it_is_named_after(batch):
+    """GIMP's selection masks: channels named 'starry_night' and 'orange_night' get those
+    paintings (files of that name in the chosen painting's folder), each in its own area."""
+    starry, orange = two_paintings(batch)
+    data = batch.run(f"""
+image = load({PHOTO!r}, 96)
+source = image.get_layers()[0]
+save("source", rgba(source))
+for name, x in (("starry_night", 0), ("orange_night", 56)):
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, x, 0, 40, image.get_height())
+    channel = Gimp.Selection.save(image)
+    channel.set_name(name)
+Gimp.Selection.none(image)
+before = tree(image)
+status, error = call(image, [source], {orange!r}, steps=4, size=64, seed=1, regions="channels")
+save("result", rgba(image.get_layers()[0]))
+finish(dict(status=status, error=error, before=before, after=tree(image),
+            channels=[c.get_name() for c in image.get_channels()]))
+""")
+    assert data["status"] == "success", data["error"]
+    assert data["channels"] == ["orange_night", "starry_night"]  # top first, as the Channels dialog lists them
+    names = [layer["name"] for layer in data["after"]]
+    assert names == [styled_name("Background", "orange_night + starry_night"), "Background"]
+    assert data["after"][1] == data["before"][0]
+    result, source = batch.array("result"), batch.array("source")
+    left, right = result[:, :36], result[:, 60:]
+    assert_painted_like(batch, left, source[:, :36], "starry_night", "orange_night")
+    assert_painted_like(batch, right, source[:, 60:], "orange_night", "starry_night")
+    gap, photo_gap = blueness(left) - blueness(right), blueness(source[:, :36]) - blueness(source[:, 60:])
+    assert gap > photo_gap + 0.15, (gap, photo_gap)
+
+
+def test_a_layer_as_the_painting(batch):
+    """A painting pasted as a layer is the style: the result is the one the same painting gives
+    as a file (same seed), named after the layer; the painting layer itself is untouched."""
+    _, orange = two_paintings(batch)
+    data = batch.run(f"""
+image = load({PHOTO!r}, 80)
+source = image.get_layers()[0]
+painting = Gimp.file_load_layer(Gimp.RunMode.NONINTERACTIVE, image, Gio.File.new_for_path({orange!r}))
+painting.set_name("Pasted painting")
+image.insert_layer(painting, None, 0)
+painting.set_visible(False)
+before = tree(image)
+from_layer = call(image, [source], None, steps=4, size=64, seed=1, style_layer=painting)
+save("layer", rgba(image.get_layers()[1]))
+after = tree(image)
+from_file = call(image, [source], {orange!r}, steps=4, size=64, seed=1)
+save("file", rgba(image.get_layers()[1]))
+finish(dict(before=before, from_layer=from_layer, after=after, from_file=from_file))
+""")
+    assert data["from_layer"][0] == "success" and data["from_file"][0] == "success", data
+    assert [layer["name"] for layer in data["after"]] == [
+        "Pasted painting", styled_name("Background", "Pasted painting"), "Background"]
+    assert data["after"][0] == data["before"][0] and data["after"][2] == data["before"][1]
+    from_layer, from_file = batch.array("layer"), batch.array("file")
+    assert np.abs(from_layer - from_file).mean() < 0.01, np.abs(from_layer - from_file).mean()
+    assert blueness(from_layer) < -0.05
+
+
+def test_regions_and_painting_layer_refusals_are_one_plain_line_and_change_nothing(batch):
+    """What cannot be done is refused before the engine starts, in one plain line, with the
+    image as it was: regions from a selection without one, no second painting, no saved
+    selections, a channel named after no painting, regions with an animation, and the
+    painting layer also being styled."""
+    starry, orange = two_paintings(batch)
+    data = batch.run(f"""
+image = load({PHOTO!r}, 48)
+source = image.get_layers()[0]
+second = source.copy()
+image.insert_layer(second, None, 0)
+before = tree(image)
+out = dict(before=before)
+out["no_selection"] = call(image, [source], {starry!r}, steps=2, size=32, regions="selection_two",
+                           second_style_file=Gio.File.new_for_path({orange!r}))
+out["keep_no_selection"] = call(image, [source], {starry!r}, steps=2, size=32, regions="selection_keep")
+out["no_channels"] = call(image, [source], {starry!r}, steps=2, size=32, regions="channels")
+out["layer_is_target"] = call(image, [source], None, steps=2, size=32, style_layer=source)
+image.select_rectangle(Gimp.ChannelOps.REPLACE, 0, 0, 20, 20)
+out["no_second"] = call(image, [source], {starry!r}, steps=2, size=32, regions="selection_two")
+out["animation"] = call(image, [source, second], {starry!r}, steps=2, size=32, regions="selection_keep",
+                        animation=True)
+channel = Gimp.Selection.save(image)
+channel.set_name("sunflowers")
+out["unknown_channel"] = call(image, [source], {starry!r}, steps=2, size=32, regions="channels")
+image.remove_channel(channel)
+out["after"] = tree(image)
+finish(out)
+""")
+    words = {"no_selection": "need a selection", "keep_no_selection": "need a selection",
+             "no_channels": "no saved selections", "layer_is_target": "is the painting and cannot also be styled",
+             "no_second": "Choose the second painting", "animation": "cannot be used together",
+             "unknown_channel": "No painting found for the channel 'sunflowers'"}
+    for key, expected in words.items():
+        status, message = data[key]
+        assert status == "execution-error" and expected in message, (key, message)
+        assert "\n" not in message and "Error" not in message and "Traceback" not in message, (key, message)
+    assert data["after"] == data["before"]
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is needed for the GUI test (apt install xvfb)")
+def test_gui_dialog_regions_refused_before_ok(batch):
+    """The real dialog shows Regions, the second painting with its thumbnail (both remembered as
+    the other settings are) and the layer chooser, each with its own mnemonic; regions that
+    cannot be made are said in one plain red line with OK disabled, before the click: from the
+    selection without one, then (Regions changed to channels by its mnemonic) without saved
+    selections. Escape leaves the image as it was."""
+    starry, orange = two_paintings(batch)
+    remember_settings(f"{batch.inside}/starry_night.png", steps=2, size=32, regions="selection_two",
+                      **{"second-style-file": f"file://{orange}"})
+    xvfb = Xvfb()
+    trace = Trace(batch)
+    try:
+        body = f"""
+image = load({PHOTO!r}, 64)
+layer = image.get_layers()[0]
+shown(image)
+before = tree(image)
+status = call(image, [layer], None, run_mode=Gimp.RunMode.INTERACTIVE)
+finish(dict(status=status, before=before, after=tree(image)))
+"""
+        runner = start_gui(batch, body, xvfb)
+        trace.runner = runner
+        first = last_dialog(trace, None, lambda e: e["problem"], 240, "no selection was not refused")
+        assert first["regions"] == "selection_two" and first["second"] == orange, first
+        assert first["second_thumbnail"] and first["second_sensitive"] and first["thumbnail"]
+        assert not first["ok"] and "need a selection" in first["problem"] and "\n" not in first["problem"]
+        keys = trace.wait(None, lambda e: e["event"] == "mnemonics", 5, "no mnemonics traced")["keys"]
+        labels = [label for label, _ in keys]
+        assert {"Re_gions", "Second painting (else_where)", "Or a la_yer as the painting"} <= set(labels), labels
+        assert len({key for _, key in keys}) == len(keys), sorted(keys, key=lambda k: k[1])
+        window = visible_window(xvfb)
+        time.sleep(1)
+        xvfb.screenshot(batch.inside + "/dialog.png", window)
+        shot = os.environ.get("NST_GIMP_REGIONS_SCREENSHOT")
+        if shot:
+            shutil.copy(batch.host / "dialog.png", shot)
+        press(xvfb, window, "alt+g", "End")
+        channels = last_dialog(trace, None, lambda e: e["regions"] == "channels", 30, "Regions did not change")
+        assert not channels["ok"] and "no saved selections" in channels["problem"], channels
+        assert not channels["second_sensitive"]
+        click(xvfb, window, "OK")  # disabled: nothing runs
+        time.sleep(1.5)
+        assert not [e for e in trace.events() if e["event"] in ("progress", "error", "finished")]
+        press(xvfb, window, "Escape")
+        runner.join(TIMEOUT)
+        data = batch.data
+    finally:
+        trace.close()
+        xvfb.close()
+    assert data["status"][0] == "cancel", data["status"]
+    assert data["after"] == data["before"]

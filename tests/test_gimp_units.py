@@ -165,11 +165,13 @@ class Estimator:
                                         text=True, env=dict(os.environ, PYTHONPATH=str(REPO), **(env or {})))
         self.serial = 0
 
-    def ask(self, style, shapes, preset="fast", **options) -> dict:
+    def ask(self, style, shapes, preset="fast", style_size=None, **options) -> dict:
+        """The answer for a painting file ``style``, or a painting layer of ``style_size`` (h, w)."""
         self.serial += 1
         options = {"steps": 0, "size": 0, "seed": 0, "style_strength": 1.0, "style_scale": 1.0,
                    "preserve_colors": "none", "device": "cpu", "detail": "layer", **options}
-        self.process.stdin.write(json.dumps({"id": self.serial, "costs": str(self.costs), "style": str(style),
+        painting = {"style": str(style)} if style_size is None else {"style": None, "style_size": list(style_size)}
+        self.process.stdin.write(json.dumps({"id": self.serial, "costs": str(self.costs), **painting,
                                              "preset": preset, "options": options, "shapes": shapes}) + "\n")
         self.process.stdin.flush()
         while True:
@@ -214,6 +216,21 @@ def test_estimate_is_the_runs_plan_priced_by_the_measured_rate(tmp_path, style_p
     assert two["text"].startswith("2 layers, up to 600 × 400 px · about ")
     assert bad["problem"].startswith(f"The style image '{letter}' could not be read: it is not an image")
     assert "Error" not in bad["problem"]
+
+
+def test_estimate_for_a_painting_layer_is_the_same_sized_files(tmp_path, style_path):
+    """A layer as the painting (issue 21, finding 16) is planned from its size: the cost line is
+    the one a painting file of that size gets; a layer needs no file (no 'no style image')."""
+    estimator = Estimator(tmp_path)
+    try:
+        shapes = [{"height": 400, "width": 600, "selection": False}]
+        from_file = estimator.ask(style_path, shapes)
+        from_layer = estimator.ask(None, shapes, style_size=_style_hw(style_path))
+    finally:
+        estimator.close()
+    assert from_layer["problem"] is None and from_layer["text"]
+    assert (from_layer["text"], from_layer["seconds"], from_layer["size"]) == (
+        from_file["text"], from_file["seconds"], from_file["size"])
 
 
 def _style_hw(path):
