@@ -16,13 +16,13 @@ Long-term consistency (frames t−2, t−4) is not done.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 import numpy as np
 
 from . import flow, images, schedule
-from .config import StyleConfig
+from .config import StyleConfig, later_frame_config  # noqa: F401 (re-exported: front ends plan later frames)
 from .engine import CancelFlag, stylize
 from .errors import BadImage
 from .result import Progress, StyleResult
@@ -37,11 +37,6 @@ class FrameProgress:
     step: Progress  #: the frame's own report (its step, scale, losses, time left for the frame)
     elapsed: float  #: seconds since the clip started
     remaining: Optional[float]  #: seconds left for the whole clip (None while estimating or unknown)
-
-
-def later_frame_config(config: StyleConfig) -> StyleConfig:
-    """The settings of a frame after the first: one scale at the working size, fewer steps."""
-    return replace(config, scales=1, steps=max(1, round(int(config.steps) * float(config.frame_step_ratio))))
 
 
 def _work(shape: tuple, config: StyleConfig) -> float:

