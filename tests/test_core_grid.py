@@ -9,6 +9,11 @@ enlarged a weave of horizontal and vertical lines. bench.judge.weave measures it
 of the fine detail along the pixel rows and columns over that along the diagonals, in the
 photo's flattest areas (about 1 for brushwork or a photo). This run measured 3.2 before the fix and
 1.1 after (the photo: 0.2); at 512 px from a 160 px photo, 10.5 before and 2.2 after.
+
+What was left at five times the working size (the canvas benchmark, BENCHMARKS.md) came from below:
+the working levels' own finest detail is woven along the rows and columns by VGG19's stride-2 pools,
+and the refining levels enlarged it; they are now handed the coarser picture without it
+(images.unwoven: the last test here).
 """
 from __future__ import annotations
 
@@ -65,3 +70,22 @@ def test_band_limit_is_round():
         diagonal = torch.sin(2 * torch.pi * frequency * (rows + cols) / 2 ** 0.5)
         assert kept(along, cutoff) == pytest.approx(expected, abs=0.05)
         assert kept(diagonal, cutoff) == pytest.approx(expected, abs=0.05)
+
+
+def test_unwoven_removes_only_fine_detail_along_the_rows_and_columns():
+    """What a refining level is handed loses the pools' weave (fine, along the axes) and nothing else."""
+    import torch
+
+    from nst_core.images import unwoven
+
+    rows, cols = torch.meshgrid(torch.arange(128.0), torch.arange(128.0), indexing="ij")
+
+    def kept(wave):
+        out = unwoven(wave[None, None], 0.6)[0, 0, 24:-24, 24:-24]
+        return float(out.std() / wave[24:-24, 24:-24].std())
+
+    fine, coarse = 0.42, 0.1  # cycles per px: a 2.4 px weave, and brushwork below 0.6 × Nyquist
+    assert kept(torch.sin(2 * torch.pi * fine * cols)) < 0.05
+    assert kept(torch.sin(2 * torch.pi * fine * rows)) < 0.05
+    assert kept(torch.sin(2 * torch.pi * fine * (rows + cols) / 2 ** 0.5)) == pytest.approx(1.0, abs=0.05)
+    assert kept(torch.sin(2 * torch.pi * coarse * cols)) == pytest.approx(1.0, abs=0.05)
