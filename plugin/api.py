@@ -27,6 +27,13 @@ paints the rest (with every painting masked the rest keeps the photo's look)::
 With masks the selection does not limit the area (it can be one of the masks); each node
 still gets one result layer and one undo step.
 
+Animation: ``frames="all"`` styles every keyframe of each (animated) node in the animation's
+range as one coherent clip, into one new animated layer at the top of the stack with a keyframe
+at each of the source's times (one undo step each, "Import animation"; plugin/animation.py). It
+needs Krita's window (the Scripter), since Krita's frame importer crashes without one::
+
+    stylize_layers(doc, doc.activeNode(), "/art/starry_night.jpg", frames="all")
+
 Each result is a new paint layer directly above its source (one undo step each); the list
 of new nodes is returned in the order of ``nodes``. Problems raise
 ``neural_style.errors.PluginError`` or ``nst_core.NSTError`` with a plain-words message,
@@ -44,7 +51,7 @@ from . import engine_bridge, errors, settings  # noqa: E402  (jobs needs numpy: 
 
 
 def stylize_layers(document=None, nodes=None, style=None, preset: str = settings.DEFAULT_PRESET, *,
-                   use_selection: bool = True, progress=None, cancel=None, masks=None, **options) -> list:
+                   use_selection: bool = True, progress=None, cancel=None, masks=None, frames=None, **options) -> list:
     """Style ``nodes`` of ``document`` with ``style`` and insert one result layer per node.
 
     Raises only ``nst_core.NSTError`` / ``neural_style.errors.PluginError`` (one plain
@@ -53,7 +60,7 @@ def stylize_layers(document=None, nodes=None, style=None, preset: str = settings
     """
     nst_core = None
     try:
-        return _stylize_layers(document, nodes, style, preset, use_selection, progress, cancel, options, masks)
+        return _stylize_layers(document, nodes, style, preset, use_selection, progress, cancel, options, masks, frames)
     except errors.PluginError:
         raise
     except MemoryError:
@@ -65,7 +72,7 @@ def stylize_layers(document=None, nodes=None, style=None, preset: str = settings
         raise errors.Unexpected(errors.unexpected(error)) from error
 
 
-def _stylize_layers(document, nodes, style, preset, use_selection, progress, cancel, options, masks=None) -> list:
+def _stylize_layers(document, nodes, style, preset, use_selection, progress, cancel, options, masks=None, frames=None) -> list:
     if document is None:
         from krita import Krita
 
@@ -98,10 +105,33 @@ def _stylize_layers(document, nodes, style, preset, use_selection, progress, can
     else:
         style_source = jobs.resolve_style(document, style)
     document.waitForDone()
+    if frames is not None:
+        return _stylize_animations(nst_core, document, nodes, style_source, config, use_selection, progress, cancel,
+                                   masks, frames)
     prepared = [jobs.prepare(document, node, style_source.label, use_selection) for node in nodes]
     if masks is not None:
         regions.attach(document, prepared, list(masks))
     results = [jobs.style_job(nst_core, job, style_source, config, progress, cancel) for job in prepared]
     new_nodes = [jobs.insert_result(job, data) for job, data in zip(prepared, results)]
+    document.waitForDone()
+    return new_nodes
+
+
+def _stylize_animations(nst_core, document, nodes, style_source, config, use_selection, progress, cancel, masks,
+                        frames) -> list:
+    """``frames="all"``: every keyframe of each node as one animation (plugin/animation.py)."""
+    from . import animation
+
+    if frames != "all":
+        raise nst_core.BadConfig(f"frames={frames!r} is not understood: use frames=\"all\" (every keyframe) or leave it out.")
+    if masks is not None:
+        raise errors.PluginError("Regions style one picture: leave masks out to style every keyframe.")
+    prepared = [animation.prepare(document, node, style_source.label, use_selection) for node in nodes]
+    try:
+        results = [animation.style(nst_core, job, style_source, config, progress, cancel) for job in prepared]
+        new_nodes = [animation.insert(job, paths) for job, paths in zip(prepared, results)]
+    finally:
+        for job in prepared:
+            animation.discard(job)
     document.waitForDone()
     return new_nodes

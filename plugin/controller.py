@@ -6,7 +6,7 @@ a timer watches for the document being closed or the source layers being deleted
 """
 from __future__ import annotations
 
-from . import engine_bridge, errors, jobs, layers
+from . import animation, engine_bridge, errors, jobs, layers
 from .qt import QtCore, pyqtSignal
 from .ui.progress import ProgressDialog
 from .worker import Failure, Progress, StyleWorker
@@ -103,7 +103,7 @@ class StyleRun(QObject):
             return
         try:
             for job in self.jobs:
-                jobs.read(job, jobs.check_alive(job))
+                _kind(job).read(job, jobs.check_alive(job))
         except errors.PluginError as error:
             self._finish("failed", str(error))
             return
@@ -161,7 +161,7 @@ class StyleRun(QObject):
     # ------------------------------------------------------------------ results
     def _insert_or_ask(self) -> None:
         """Insert the results, unless a source was painted on during the run: then ask first."""
-        changed = [job.source_name for job in self.jobs if jobs.changed_since_read(job)]
+        changed = [job.source_name for job in self.jobs if _kind(job).changed_since_read(job)]
         if not changed:
             self._insert_all()
             return
@@ -174,7 +174,8 @@ class StyleRun(QObject):
         skipped = []
         for index, job in enumerate(self.jobs):
             try:
-                self.new_nodes.append(jobs.insert_result(job, self.results[index]))
+                insert = animation.insert if isinstance(job, animation.AnimationJob) else jobs.insert_result
+                self.new_nodes.append(insert(job, self.results[index]))
             except errors.DocumentClosed as error:
                 self._finish("failed", str(error))
                 return
@@ -188,6 +189,8 @@ class StyleRun(QObject):
             self._finish("done", "")
 
     def _finish(self, state: str, message: str, oom_device=None, note: bool = False) -> None:
+        for job in self.jobs:  # an animation's styled frames, inserted or not wanted any more
+            animation.discard(job)
         self.state = state
         self.message = message
         if state == "failed":
@@ -212,3 +215,8 @@ class StyleRun(QObject):
             index = min((i for i in range(len(self.jobs)) if i not in self.results), default=0)
             size = max(self.jobs[index].content.shape[:2])
         return int(size)
+
+
+def _kind(job):
+    """The module that reads and checks ``job``: plugin/animation.py for a clip, else plugin/jobs.py."""
+    return animation if isinstance(job, animation.AnimationJob) else jobs

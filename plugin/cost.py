@@ -42,10 +42,11 @@ class Estimate:
 
 
 def estimate(preset: str, options: dict, shapes: Sequence[Shape], style_hw: Optional[Tuple[int, int]],
-             device: str, device_label: str, rate, engine_loaded: bool = False) -> Estimate:
+             device: str, device_label: str, rate, engine_loaded: bool = False, frames: int = 1) -> Estimate:
     """The dialog's cost line for styling ``shapes`` with these settings on ``device``.
 
-    ``rate`` is an ``nst_core.schedule.Rate`` measured on ``device`` (None while unknown).
+    ``rate`` is an ``nst_core.schedule.Rate`` measured on ``device`` (None while unknown);
+    ``frames`` > 1: the one shape is an animation's keyframes (the later ones cost less).
     """
     import nst_core
     from nst_core import costline, memory
@@ -65,9 +66,16 @@ def estimate(preset: str, options: dict, shapes: Sequence[Shape], style_hw: Opti
         except nst_core.OutOfMemory as error:
             return Estimate("", problem=str(error))
         planned.append((hw, job))
+    areas = [hw for hw, _ in planned]
+    if frames > 1:  # an animation: frames after the first run nst_core.animation's shorter plan
+        from nst_core.config import later_frame_config
+
+        planned += [(hw, later_frame_config(job)) for hw, job in planned[:1]] * (frames - 1)
     cost = costline.plan(planned, config.finish_size, rate)
     overhead = 0.0 if engine_loaded else ENGINE_LOAD_SECONDS
     area = "selection" if any(shape.selected for shape in shapes) else "layer"
-    text = costline.describe(cost, [hw for hw, _ in planned], area, device_label, overhead)
+    text = costline.describe(cost, areas, area, device_label, overhead)
+    if frames > 1:
+        text = f"{frames} frames of {text}"
     total = None if cost.seconds is None else cost.seconds + overhead
     return Estimate(text, long=costline.is_long(total), seconds=total)

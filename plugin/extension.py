@@ -87,6 +87,26 @@ def _shapes(document, nodes, use_selection: bool = True) -> list:
     return found
 
 
+def _keyframes(document, node):
+    """How many keyframes the active layer has in the animation's range (0 if it is not animated;
+    None where the choice is not offered: no numpy to import)."""
+    try:
+        from . import animation
+
+        return len(animation.keyframe_times(document, node))
+    except Exception:  # noqa: BLE001 — numpy missing (the dialog says so) or a node Krita does not animate
+        return None
+
+
+def _canvas_shape(document):
+    """An animation's area (plugin/animation.py): the canvas, cut to the selection."""
+    from . import animation, layers
+    from .cost import Shape
+
+    rect = animation.canvas_rect(document)
+    return Shape(rect.height, rect.width, 0, layers.selection_rect(document) is not None)
+
+
 def _refusal(nodes) -> str:
     """What Stylize would refuse about these layers' pixels (a CMYK layer…), known before the click."""
     from . import jobs, layers
@@ -149,9 +169,12 @@ class NeuralStyleExtension(Extension):
             problem = errors.no_layer()
         selected = _selected_nodes(document)
         self.document = document
-        targets = {"active": [active], "selected": selected or [active]}
+        targets = {"active": [active], "selected": selected or [active], "frames": [active]}
         shapes = {key: _shapes(document, nodes) for key, nodes in targets.items()}
         whole = {key: _shapes(document, nodes, use_selection=False) for key, nodes in targets.items()}
+        keyframes = _keyframes(document, active)
+        if keyframes:
+            shapes["frames"] = whole["frames"] = [_canvas_shape(document)]
         self.dialog = StyleDialog(
             PluginSettings.load(), _layer_choices(document),
             active_name=active.name() if active is not None else "",
@@ -160,7 +183,7 @@ class NeuralStyleExtension(Extension):
             problem=str(problem) if problem else "", parent=parent,
             group_choices=[(label, node) for label, node in _layer_choices(document) if node.type() == "grouplayer"],
             targets=selected or [active], shapes=shapes, whole_shapes=whole,
-            refusals={key: _refusal(nodes) for key, nodes in targets.items()})
+            refusals={key: _refusal(nodes) for key, nodes in targets.items()}, keyframes=keyframes)
         self.dialog.stylize_requested.connect(self._stylize)
         self.dialog.engine_known.connect(_remember_engine)
         self.dialog.finished.connect(self._dialog_closed)
@@ -190,7 +213,11 @@ class NeuralStyleExtension(Extension):
                 raise errors.style_is_target(style.label)
             document.waitForDone()
             mode, second, group = dialog.regions_choice()
-            if mode in (None, "none"):
+            if values.target == "frames":
+                from . import animation
+
+                layer_jobs = [animation.prepare(document, nodes[0], style.label)]
+            elif mode in (None, "none"):
                 layer_jobs = [jobs.prepare(document, node, style.label) for node in nodes]
             else:
                 style, layer_jobs = self._regions(document, nodes, dialog, style, mode, second, group, values)

@@ -38,7 +38,7 @@ PAINTINGS = "paintings"
 MAX_RECENT = 6
 #: the engine's presets, in its order
 PRESETS = tuple(_ENGINE_PRESETS)
-TARGETS = ("active", "selected")
+TARGETS = ("active", "selected", "frames")
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ class PluginSettings:
     style_scale: float = SETTINGS["style_scale"].default
     preserve_colors: str = SETTINGS["preserve_colors"].default
     seed: int = SETTINGS["seed"].default
-    target: str = "active"  #: "active" layer or every "selected" layer
+    target: str = "active"  #: "active" layer, every "selected" layer, or every keyframe ("frames")
     device: str = SETTINGS["device"].default
     detail: str = SETTINGS["detail"].default
     advanced_open: bool = False

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from . import engine_bridge, errors, jobs
+from . import animation, engine_bridge, errors, jobs
 from .qt import QtCore, pyqtSignal
 
 QObject = QtCore.QObject
@@ -35,6 +35,8 @@ class Progress:
     eta: Optional[float]  #: seconds left for this layer, None while unknown
     preview: Any = None  #: H×W×3 uint8 numpy array, or None
     done: float = 0.0  #: share of this layer's work done (0–1): the measure the time left comes from
+    frame: int = 0  #: for an animation (plugin/animation.py): the frame being styled (1-based)
+    frames: int = 0  #: and how many it has; 0 for a single picture
 
 
 def work_done(elapsed: float, remaining: Optional[float], step: int, total: int) -> float:
@@ -138,6 +140,21 @@ def engine_thread() -> EngineThread:
         return _ENGINE_THREAD
 
 
+def _progress(p, index: int, count: int, elapsed: float) -> Progress:
+    """The engine's report (``nst_core.Progress``, or ``FrameProgress`` for an animation,
+    whose time left and work done are the whole clip's) as the progress window shows it."""
+    frame, frames, clip = getattr(p, "frame", 0), getattr(p, "frames", 0) or 0, p
+    if frame:
+        p = p.step
+    eta = clip.remaining  # from the work done, fine steps counting as what they cost
+    preview = None if p.preview is None else (p.preview.clip(0, 1) * 255 + 0.5).astype("uint8")
+    if frame:
+        done = work_done(clip.elapsed, eta, frame - 1, frames)
+    else:
+        done = work_done(p.elapsed, eta, p.step, p.total)
+    return Progress(index, count, p.step, p.total, elapsed, eta, preview, done, frame, frames)
+
+
 class StyleWorker(QObject):
     """One run's jobs, executed on the shared :func:`engine_thread`; the QThread-like API
     (``start``, ``isRunning``, ``wait``, ``finished``) the controller uses."""
@@ -202,16 +219,11 @@ class StyleWorker(QObject):
                 started = time.monotonic()
 
                 def report(p, index=index, started=started):
-                    elapsed = time.monotonic() - started
-                    eta = p.remaining  # from the work done, fine steps counting as what they cost
-                    preview = None
-                    if p.preview is not None:
-                        preview = (p.preview.clip(0, 1) * 255 + 0.5).astype("uint8")
-                    done = work_done(p.elapsed, eta, p.step, p.total)
-                    self.progressed.emit(Progress(index, count, p.step, p.total, elapsed, eta, preview, done))
+                    self.progressed.emit(_progress(p, index, count, time.monotonic() - started))
 
-                data = jobs.style_job(nst_core, self.layer_jobs[index], self.style, config,
-                                      progress=report, cancel=self.cancel_event)
+                job = self.layer_jobs[index]
+                style_one = animation.style if isinstance(job, animation.AnimationJob) else jobs.style_job
+                data = style_one(nst_core, job, self.style, config, progress=report, cancel=self.cancel_event)
                 self.job_done.emit(index, data)
         except BaseException as error:  # noqa: B902 — nothing may escape a QThread
             self._report(nst_core, error)

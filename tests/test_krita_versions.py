@@ -7,7 +7,8 @@ each version:
 
 * the scripting API (``kritarunner -s api_checks``, tests/krita/api_checks.py);
 * the dialog and runs in the real GUI under Xvfb (tests/krita/dialog_gui_driver);
-* the menu entry, a run from the dialog and its one-step undo (tests/krita/gui_driver).
+* the menu entry, a run from the dialog and its one-step undo (tests/krita/gui_driver);
+* an animated layer styled as one animation (tests/krita/animation_gui_driver).
 
 Without a chroot (no root, no debootstrap) they skip, saying why — unless
 ``NST_REQUIRE_KRITA=1`` (CI), where that is a failure.
@@ -26,6 +27,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "krita"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import support  # noqa: E402
+import test_plugin_animation_gui as animation_tests  # noqa: E402
 import test_plugin_api as api_tests  # noqa: E402
 import test_plugin_dialog_gui as dialog_tests  # noqa: E402
 import test_plugin_gui as gui_tests  # noqa: E402
@@ -249,3 +251,33 @@ def gui(request):
 ], ids=lambda check: check.__name__[len("test_"):])
 def test_gui(gui, check):
     check(gui)
+
+
+# --- an animated layer styled as one animation: tests/krita/animation_gui_driver ----------
+
+@pytest.fixture(scope="module", params=VERSIONS)
+def animation(request):
+    version = request.param
+    require(version)
+    fresh_settings(version, [("animation_gui_driver", "nst_animation_driver")])
+    run = Run(version, "animation")
+    config = {"content": small_png(run), "style": f"{SRC}/examples/style/starry_night.jpg",
+              "out": run.path("animation.json"), "steps": 4, "size": 64, "timeout": 300}
+    (run.host / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    try:
+        result = run.krita(["--nosplash"], config["out"], env={"NST_GUI_TEST_CONFIG": run.path("config.json")})
+        result["_log"] = run.log
+        yield result
+    finally:
+        run.close()
+
+
+@pytest.mark.parametrize("check", [
+    animation_tests.test_driver_ran_without_errors, animation_tests.test_the_dialog_offers_every_keyframe_and_prices_the_clip,
+    animation_tests.test_one_new_animated_layer_with_keyframes_at_the_source_times,
+    animation_tests.test_every_keyframe_is_painted_and_keeps_the_source_alpha, animation_tests.test_progress_counts_frames,
+    animation_tests.test_undo_is_one_step_and_leaves_the_source,
+    animation_tests.test_scripting_api_styles_every_keyframe_and_refuses_a_still_layer,
+], ids=lambda check: check.__name__[len("test_"):])
+def test_animation(animation, check):
+    check(animation)

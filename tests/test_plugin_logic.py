@@ -259,3 +259,14 @@ def test_the_api_refuses_before_anything_changes(plugin, krita):
     assert "is not in the document 'test'" in refusal(api.stylize_layers, doc, [layer, stranger], "x.jpg")
     assert refusal(api.stylize_layers, doc, layer, "/no/such.jpg").startswith("The style image '/no/such.jpg' does not")
     assert [n.name() for n in doc.rootNode().childNodes()] == ["Background", "photo"]
+
+
+def test_keyframes_are_imported_at_their_times_holding_between_uneven_ones(plugin):
+    """plugin/animation.py: Krita imports file i at first + i × step; uneven keyframes get held copies."""
+    import importlib
+
+    animation = importlib.import_module("plugin.animation")
+    assert animation.import_plan([0, 2, 4], ["a", "b", "c"]) == (["a", "b", "c"], 0, 2)
+    assert animation.import_plan([3, 6, 12], ["a", "b", "c"]) == (["a", "b", "b", "c"], 3, 3)
+    files, first, step = animation.import_plan([0, 3, 4], ["a", "b", "c"])
+    assert (first, step) == (0, 1) and files == ["a", "a", "a", "b", "c"]

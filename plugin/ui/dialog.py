@@ -156,7 +156,7 @@ class StyleDialog(QDialog):
 
     def __init__(self, settings: PluginSettings, layer_choices=(), active_name: str = "",
                  selected_count: int = 1, has_selection: bool = False, problem: str = "", parent=None,
-                 group_choices=(), targets=(), shapes=None, whole_shapes=None, refusals=None):
+                 group_choices=(), targets=(), shapes=None, whole_shapes=None, refusals=None, keyframes=0):
         super().__init__(parent)
         self.setObjectName("neural_style_dialog")
         self.setWindowTitle(TITLE)
@@ -174,6 +174,8 @@ class StyleDialog(QDialog):
         #: target -> what Stylize would refuse about its layers ("" if nothing), shown before the click
         self.refusals = dict(refusals or {})
         self.has_selection = has_selection
+        #: the active layer's keyframes (plugin/animation.py); 0 if not animated, None where not offered
+        self.keyframes = keyframes or 0
         self._probe = None
         self._probing = set()
         self.estimate = None  #: the last cost.Estimate shown
@@ -274,9 +276,17 @@ class StyleDialog(QDialog):
         self.target_group = QButtonGroup(self)
         self.target_group.addButton(self.target_active)
         self.target_group.addButton(self.target_selected)
+        self.target_frames = QRadioButton(f"Every keyframe of the active layer ({keyframes}), as one animation"
+                                          if keyframes else "Every keyframe of the active layer (it is not animated)")
+        self.target_frames.setVisible(keyframes is not None)
+        self.target_frames.setObjectName("target_frames")
+        self.target_frames.setToolTip("One new animated layer with a keyframe at each of the source's, "
+                                      "styled so the strokes stay put from frame to frame.")
+        self.target_group.addButton(self.target_frames)
         target_layout = QVBoxLayout(target_box)
         target_layout.addWidget(self.target_active)
         target_layout.addWidget(self.target_selected)
+        target_layout.addWidget(self.target_frames)
         note = QLabel("Each result is a new layer above its source; the source is not changed.")
         note.setWordWrap(True)
         target_layout.addWidget(note)
@@ -381,6 +391,7 @@ class StyleDialog(QDialog):
             source.currentIndexChanged.connect(self._update_cost)
         self.from_file.toggled.connect(self._update_cost)
         self.target_active.toggled.connect(self._update_cost)
+        self.target_frames.toggled.connect(self._update_cost)
         self.regions_mode.currentIndexChanged.connect(self._update_cost)
         self.second_file.currentIndexChanged.connect(self._update_cost)
         if problem:
@@ -403,7 +414,11 @@ class StyleDialog(QDialog):
         for name, widget in self.fields.items():
             set_field(widget, getattr(s, name))
         self.target_selected.setEnabled(selected_count >= 2)
-        (self.target_selected if s.target == "selected" and selected_count >= 2 else self.target_active).setChecked(True)
+        self.target_frames.setEnabled(self.keyframes >= 2)
+        if s.target == "frames" and self.keyframes >= 2:
+            self.target_frames.setChecked(True)
+        else:
+            (self.target_selected if s.target == "selected" and selected_count >= 2 else self.target_active).setChecked(True)
         self.advanced_toggle.setChecked(s.advanced_open)
         self._show_advanced(s.advanced_open)
         self._update_preset_hint()
@@ -420,7 +435,7 @@ class StyleDialog(QDialog):
         s.detail = self.detail.currentData()
         for name, widget in self.fields.items():
             setattr(s, name, field_value(widget))
-        s.target = "selected" if self.target_selected.isChecked() else "active"
+        s.target = "selected" if self.target_selected.isChecked() else "frames" if self.target_frames.isChecked() else "active"
         s.advanced_open = self.advanced_toggle.isChecked()
         s.regions_mode = self.regions_mode.currentData() or "none"
         s.second_style = self.second_file.currentData() or ""
@@ -537,6 +552,8 @@ class StyleDialog(QDialog):
 
         if self.refusals.get(target):
             return self.refusals[target]
+        if target == "frames" and mode not in (None, "none"):
+            return "Regions style one picture: choose One painting everywhere to style every keyframe."
         if mode in ("selection_two", "selection_keep") and not self.has_selection:
             return str(errors.regions_need_selection())
         if mode == "selection_two" and not self.second_file.currentData():
@@ -569,7 +586,8 @@ class StyleDialog(QDialog):
         else:
             label = f"the {device.upper()}" if device else "this computer"
         self.estimate = cost.estimate(values.preset, values.engine_options(), shapes, self._style_hw(),
-                                      device or "cpu", label, rate, engine_loaded="nst_core.engine" in sys.modules)
+                                      device or "cpu", label, rate, engine_loaded="nst_core.engine" in sys.modules,
+                                      frames=self.keyframes if values.target == "frames" else 1)
         problem = self.estimate.problem
         self.cost.setText(problem or self.estimate.text)
         colour = "#c0392b" if problem else ("#b9770e" if self.estimate.long else "")

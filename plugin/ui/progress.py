@@ -155,7 +155,8 @@ class ProgressDialog(QDialog):
         self.bar.setRange(0, BAR_RANGE)
         self.bar.setValue(round(min(1.0, max(0.0, info.done)) * BAR_RANGE))
         left = format_seconds(info.eta)
-        self.detail.setText(f"Step {info.step} of{NBSP}{total} — about{NBSP}{left}{NBSP}left")
+        where = f"Frame {info.frame} of{NBSP}{info.frames}, step" if info.frames else "Step"
+        self.detail.setText(f"{where} {info.step} of{NBSP}{total} — about{NBSP}{left}{NBSP}left")
         if info.preview is not None:
             self.preview.setPixmap(preview_pixmap(info.preview))
 
