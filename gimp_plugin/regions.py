@@ -21,7 +21,6 @@ MODES = (
     ("selection_keep", "Selection gets this painting, the rest stays as it is"),
     ("channels", "Each saved selection (channel) gets the painting it is named after"),
 )
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 #: in :attr:`Plan.masks`: the image's selection
 SELECTION = "selection"
 
@@ -38,21 +37,13 @@ class Plan:
 
 
 def painting_for(name: str, main_style: Optional[str], recent: List[str]) -> str:
-    """The painting a channel named ``name`` asks for: a recent painting or a file in the chosen
-    painting's folder whose file name (without extension) is the name; failing that, an image
-    file path written as the name (plugin/regions.py's rule)."""
-    wanted = name.strip().lower()
-    candidates = list(recent)
-    folder = os.path.dirname(main_style) if main_style else ""
-    if folder and os.path.isdir(folder):
-        candidates += [os.path.join(folder, f) for f in sorted(os.listdir(folder))]
-    for path in candidates:
-        stem, suffix = os.path.splitext(os.path.basename(path))
-        if stem.lower() == wanted and suffix.lower() in IMAGE_SUFFIXES and os.path.isfile(path):
-            return path
-    if os.path.isfile(os.path.expanduser(name.strip())):
-        return os.path.expanduser(name.strip())
-    raise messages.no_painting_for_channel(name)
+    """The painting a channel named ``name`` asks for (nst_core.paintings' rule, Krita's too)."""
+    from nst_core import paintings  # torch-free
+
+    path = paintings.named(name, main_style, recent)
+    if path is None:
+        raise messages.no_painting_for_channel(name)
+    return path
 
 
 def plan(image, mode: str, main_style: Optional[str], second: Optional[str], recent: List[str]) -> Optional[Plan]:

@@ -7,7 +7,6 @@ region's painting. GUI thread only (it reads the document).
 """
 from __future__ import annotations
 
-import os
 from typing import Any, List, Optional
 
 import numpy as np
@@ -22,7 +21,6 @@ MODES = (
     ("masks", "Each selection mask of the layer gets its own painting"),
     ("group", "Each layer of a group gets its own painting"),
 )
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 
 
 def _bytes_to_mask(data: bytes, width: int, height: int) -> np.ndarray:
@@ -103,22 +101,14 @@ def _fit(mask, rect: layers.Rect) -> np.ndarray:
 
 
 def painting_for(name: str, main_style: str, recent: List[str]) -> str:
-    """The painting a region named ``name`` asks for: a recent painting or a file in the main
-    painting's folder whose file name (without extension) equals the region's name; failing
-    that, an image file path written as the name."""
-    wanted = name.strip().lower()
-    candidates = list(recent)
-    folder = os.path.dirname(main_style) if main_style else ""
-    if folder and os.path.isdir(folder):
-        candidates += [os.path.join(folder, f) for f in sorted(os.listdir(folder))]
-    for path in candidates:
-        stem, suffix = os.path.splitext(os.path.basename(path))
-        if stem.lower() == wanted and suffix.lower() in IMAGE_SUFFIXES and os.path.isfile(path):
-            return path
-    if os.path.isfile(os.path.expanduser(name.strip())):
-        return os.path.expanduser(name.strip())
-    raise errors.PluginError(f"No painting found for the region '{name}': name it like a painting file "
-                             f"(e.g. 'starry_night' for starry_night.jpg) in the folder of the chosen painting.")
+    """The painting a region named ``name`` asks for (nst_core.paintings' rule, GIMP's too)."""
+    from nst_core import paintings  # torch-free
+
+    path = paintings.named(name, main_style, recent)
+    if path is None:
+        raise errors.PluginError(f"No painting found for the region '{name}': name it like a painting file "
+                                 f"(e.g. 'starry_night' for starry_night.jpg) in the folder of the chosen painting.")
+    return path
 
 
 def region_nodes(mode: str, layer, group) -> list:

@@ -178,24 +178,29 @@ def test_api_runs_on_the_binding_krita_loaded(api):
 
 # --- the dialog in the GUI: tests/krita/dialog_gui_driver -------------------------------
 
-@pytest.fixture(scope="module", params=VERSIONS)
-def dialog(request):
-    version = request.param
+def driver_run(version: str, name: str, folder: str, package: str, steps: int, timeout: int = 200, env=None):
+    """Krita ``version``'s GUI with the test driver tests/krita/``folder``/``package`` on a small
+    photo: yields the driver's findings (with Krita's log and the version), then cleans up."""
     require(version)
-    fresh_settings(version, [("dialog_gui_driver", "nst_dialog_driver")])
-    run = Run(version, "dialog")
+    fresh_settings(version, [(folder, package)])
+    run = Run(version, name)
     config = {"content": small_png(run), "style": f"{SRC}/examples/style/starry_night.jpg",
-              "out": run.path("dialog.json"), "steps": 3, "size": 64, "timeout": 200}
+              "out": run.path(f"{name}.json"), "steps": steps, "size": 64, "timeout": timeout}
     (run.host / "config.json").write_text(json.dumps(config), encoding="utf-8")
     try:
-        result = run.krita(["--nosplash"], config["out"], env={
-            "NST_GUI_TEST_CONFIG": run.path("config.json"),
-            "NST_KRITA_SCREEN": f"1280x{dialog_tests.SCREEN_HEIGHT}x24"})
+        result = run.krita(["--nosplash"], config["out"], env={"NST_GUI_TEST_CONFIG": run.path("config.json"), **(env or {})})
         result["_log"], result["_version"] = run.log, version
-        assert result["errors"] == [], "\n".join(result["errors"] + result["steps"])
         yield result
     finally:
         run.close()
+
+
+@pytest.fixture(scope="module", params=VERSIONS)
+def dialog(request):
+    for result in driver_run(request.param, "dialog", "dialog_gui_driver", "nst_dialog_driver", 3,
+                             env={"NST_KRITA_SCREEN": f"1280x{dialog_tests.SCREEN_HEIGHT}x24"}):
+        assert result["errors"] == [], "\n".join(result["errors"] + result["steps"])
+        yield result
 
 
 @pytest.mark.parametrize("check", [
@@ -228,19 +233,7 @@ def test_dialog_the_action_is_declared_once(dialog):
 
 @pytest.fixture(scope="module", params=VERSIONS)
 def gui(request):
-    version = request.param
-    require(version)
-    fresh_settings(version, [("gui_driver", "nst_gui_driver")])
-    run = Run(version, "gui")
-    config = {"content": small_png(run), "style": f"{SRC}/examples/style/starry_night.jpg",
-              "out": run.path("gui.json"), "steps": 5, "size": 64, "timeout": 200}
-    (run.host / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    try:
-        result = run.krita(["--nosplash"], config["out"], env={"NST_GUI_TEST_CONFIG": run.path("config.json")})
-        result["_log"] = run.log
-        yield result
-    finally:
-        run.close()
+    yield from driver_run(request.param, "gui", "gui_driver", "nst_gui_driver", 5)
 
 
 @pytest.mark.parametrize("check", [
@@ -257,19 +250,7 @@ def test_gui(gui, check):
 
 @pytest.fixture(scope="module", params=VERSIONS)
 def animation(request):
-    version = request.param
-    require(version)
-    fresh_settings(version, [("animation_gui_driver", "nst_animation_driver")])
-    run = Run(version, "animation")
-    config = {"content": small_png(run), "style": f"{SRC}/examples/style/starry_night.jpg",
-              "out": run.path("animation.json"), "steps": 4, "size": 64, "timeout": 300}
-    (run.host / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    try:
-        result = run.krita(["--nosplash"], config["out"], env={"NST_GUI_TEST_CONFIG": run.path("config.json")})
-        result["_log"] = run.log
-        yield result
-    finally:
-        run.close()
+    yield from driver_run(request.param, "animation", "animation_gui_driver", "nst_animation_driver", 4, timeout=300)
 
 
 @pytest.mark.parametrize("check", [
