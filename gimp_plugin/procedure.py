@@ -14,7 +14,6 @@ part of the layer gets its own painting (the selection and the rest, or each sav
 from __future__ import annotations
 
 import os
-import re
 import sys
 import threading
 
@@ -23,7 +22,7 @@ import gi
 gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp, GLib, GObject  # noqa: E402
 
-from nst_core import meanwhile  # noqa: E402 (torch-free)
+from nst_core import meanwhile, paintings  # noqa: E402 (torch-free)
 from nst_core.config import DETAIL_CHOICES as _ENGINE_DETAIL_CHOICES  # noqa: E402 (torch-free)
 
 from . import DEFAULT_PRESET, PRESET_HINTS, PRESETS, PROCEDURE, bridge, messages, pixels, regions  # noqa: E402
@@ -35,29 +34,6 @@ DEVICE_CHOICES = (("auto", "Automatic (GPU if there is one)"), ("cpu", "CPU"), (
 DETAIL_CHOICES = _ENGINE_DETAIL_CHOICES  #: the Krita dialog's: to the layer's own size (default) or the working size
 PRESET_LABELS = {name: f"{name.capitalize()} — {hint}" for name, hint in PRESET_HINTS.items()}
 RW = GObject.ParamFlags.READWRITE
-
-
-RESULT_PREFIX = "Styled – "
-#: an earlier result's name after the prefix: "<layer> (<styles>)", maybe with GIMP's " #1"
-_EARLIER = re.compile(r"^(?P<layer>.*) \((?P<styles>[^()]*)\)(?: #\d+)?$")
-
-
-def result_name(layer_name: str, style_label: str) -> str:
-    """The new layer's name, as in Krita: ``Styled – <layer> (<style>)``. Styling a result
-    again names both paintings — ``Styled – <layer> (<first>, then <second>)`` — never
-    ``Styled – Styled – …``."""
-    if layer_name.startswith(RESULT_PREFIX):
-        rest = layer_name[len(RESULT_PREFIX):]
-        earlier = _EARLIER.match(rest)
-        if earlier:
-            return f"{RESULT_PREFIX}{earlier['layer']} ({earlier['styles']}, then {style_label})"
-        return f"{RESULT_PREFIX}{rest} ({style_label})"
-    return f"{RESULT_PREFIX}{layer_name} ({style_label})"
-
-
-def is_result_of(name: str, source_name: str) -> bool:
-    """``name`` is that of a result of the layer called ``source_name`` (any painting)."""
-    return name.startswith(result_name(source_name, "\0").split("\0")[0])
 
 
 #: the paintings of the last successful runs, newest first (a file that failed never gets in)
@@ -405,12 +381,12 @@ def _insert(image, results, label: str, animation: bool) -> list:
     image.undo_group_start()
     try:
         for layer, rect, rgba in results:
-            new = pixels.new_layer(image, result_name(layer.get_name(), label), rect, rgba)
+            new = pixels.new_layer(image, paintings.result_name(layer.get_name(), label), rect, rgba)
             if animation:
                 pixels.insert_above(image, added[-1] if added else results[-1][0], new)
             else:
                 source_name = layer.get_name()
-                pixels.insert_above(image, layer, new, lambda name: is_result_of(name, source_name))
+                pixels.insert_above(image, layer, new, lambda name: paintings.is_result_of(name, source_name))
             added.append(new)
     finally:
         image.undo_group_end()

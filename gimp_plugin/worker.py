@@ -35,9 +35,7 @@ import threading
 import time
 
 from nst_core.config import DEFAULT_PRESET, DETAIL_CHOICES, FINISH_AT_CONTENT
-
-#: the engine refuses images smaller than this on a side; smaller areas are padded
-MIN_SIDE = 16
+from nst_core.limits import MIN_SIDE  # the engine refuses smaller sides; smaller areas are padded
 
 
 class Channel:

@@ -1,15 +1,39 @@
-"""Which painting a region's name asks for: the naming rule both editors share.
+"""The names both editors share: which painting a region's name asks for, and what a result
+layer is called.
 
 Why a module of its own: a Krita selection mask or group layer, or a GIMP channel, names the
-painting of its region ("starry_night" → starry_night.jpg), and a painter who uses both editors
-must meet one rule. Their GUI side has no torch, so it lives here, torch-free.
+painting of its region ("starry_night" → starry_night.jpg), and a result is named after its
+source and painting in both editors; a painter who uses both must meet one rule. Their GUI
+side has no torch, so it lives here, torch-free.
 """
 from __future__ import annotations
 
 import os
+import re
 from typing import List, Optional
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+#: a result layer is named RESULT_PREFIX + "<layer> (<painting>)"
+RESULT_PREFIX = "Styled – "
+#: an earlier result's name after the prefix: "<layer> (<paintings>)", maybe with GIMP's " #1"
+_EARLIER = re.compile(r"^(?P<layer>.*) \((?P<styles>[^()]*)\)(?: #\d+)?$")
+
+
+def result_name(layer_name: str, style_label: str) -> str:
+    """``Styled – <layer> (<painting>)``. Styling a result again names both paintings —
+    ``Styled – <layer> (<first>, then <second>)`` — never ``Styled – Styled – …``."""
+    if layer_name.startswith(RESULT_PREFIX):
+        rest = layer_name[len(RESULT_PREFIX):]
+        earlier = _EARLIER.match(rest)
+        if earlier:
+            return f"{RESULT_PREFIX}{earlier['layer']} ({earlier['styles']}, then {style_label})"
+        return f"{RESULT_PREFIX}{rest} ({style_label})"
+    return f"{RESULT_PREFIX}{layer_name} ({style_label})"
+
+
+def is_result_of(name: str, source_name: str) -> bool:
+    """``name`` is that of a result of the layer called ``source_name`` (any painting)."""
+    return name.startswith(result_name(source_name, "\0").split("\0")[0])
 
 
 def named(name: str, main_style: Optional[str], recent: List[str]) -> Optional[str]:

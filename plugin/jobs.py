@@ -11,9 +11,6 @@ from . import errors, layers
 
 #: a selected patch's working size is never made smaller than this (px, or the patch's own size)
 PATCH_MIN_SIZE = 64
-#: the result layer is named RESULT_PREFIX + "<layer> (<painting>)"
-RESULT_PREFIX = "Styled – "
-
 
 @dataclass
 class LayerJob:
@@ -45,12 +42,16 @@ class StyleSource:
 
 
 def result_name(layer_name: str, style_label: str) -> str:
-    return f"{RESULT_PREFIX}{layer_name} ({style_label})"
+    from nst_core import paintings  # torch-free: GIMP names its results the same way
+
+    return paintings.result_name(layer_name, style_label)
 
 
 def is_result_of(node, layer_name: str) -> bool:
     """``node`` is named like a result of the layer called ``layer_name``."""
-    return node.name().startswith(f"{RESULT_PREFIX}{layer_name} (")
+    from nst_core import paintings
+
+    return paintings.is_result_of(node.name(), layer_name)
 
 
 def is_mask(node) -> bool:

@@ -143,6 +143,9 @@ def test_rect_and_names(plugin):
     assert r.args() == (5, 8, 5, 2)
     assert plugin.layers.Rect(0, 0, 4, 4).intersected(plugin.layers.Rect(9, 9, 2, 2)).empty
     assert plugin.jobs.result_name("Sky", "starry_night") == "Styled – Sky (starry_night)"
+    # a result styled again names both paintings, as in GIMP (nst_core.paintings), not "Styled – Styled – …"
+    again = plugin.jobs.result_name("Styled – Sky (starry_night)", "scream")
+    assert again == "Styled – Sky (starry_night, then scream)"
     message = str(plugin.errors.engine_missing("torch"))
     assert "PyTorch" in message and "install.py" in message
 
