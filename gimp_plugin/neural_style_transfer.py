@@ -7,6 +7,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from gimp_plugin.procedure import main  # noqa: E402
+from gimp_plugin.plugin import main  # noqa: E402
 
 main()

@@ -11,9 +11,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("nst_core", "plugin", "gimp_plugin", "bench", "nst_installer")
-#: cycles still to be broken, each named by its modules in sorted order. Issue 18: the GIMP
-#: dialog and procedure import each other; remove the entry when that is fixed.
-KNOWN_CYCLES = {("gimp_plugin.dialog", "gimp_plugin.procedure")}
 
 
 def modules(package: str) -> Dict[str, Path]:
@@ -75,7 +72,7 @@ def cycles(package: str) -> List[tuple]:
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_no_import_cycles(package):
-    found = [group for group in cycles(package) if group not in KNOWN_CYCLES]
+    found = list(cycles(package))
     assert not found, "modules that import each other: " + "; ".join(" ↔ ".join(group) for group in found)
 
 
