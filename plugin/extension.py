@@ -89,11 +89,11 @@ def _shapes(document, nodes, use_selection: bool = True) -> list:
 
 def _keyframes(document, node):
     """How many keyframes the active layer has in the animation's range (0 if it is not animated;
-    None where the choice is not offered: no numpy to import)."""
+    None where the choice is not offered: this Krita (animation.UNSAFE_VERSIONS), or no numpy)."""
     try:
         from . import animation
 
-        return len(animation.keyframe_times(document, node))
+        return None if animation.unavailable() else len(animation.keyframe_times(document, node))
     except Exception:  # noqa: BLE001 — numpy missing (the dialog says so) or a node Krita does not animate
         return None
 

@@ -178,14 +178,15 @@ def test_api_runs_on_the_binding_krita_loaded(api):
 
 # --- the dialog in the GUI: tests/krita/dialog_gui_driver -------------------------------
 
-def driver_run(version: str, name: str, folder: str, package: str, steps: int, timeout: int = 200, env=None):
+def driver_run(version: str, name: str, folder: str, package: str, steps: int, timeout: int = 200, env=None,
+               extra=None):
     """Krita ``version``'s GUI with the test driver tests/krita/``folder``/``package`` on a small
     photo: yields the driver's findings (with Krita's log and the version), then cleans up."""
     require(version)
     fresh_settings(version, [(folder, package)])
     run = Run(version, name)
     config = {"content": small_png(run), "style": f"{SRC}/examples/style/starry_night.jpg",
-              "out": run.path(f"{name}.json"), "steps": steps, "size": 64, "timeout": timeout}
+              "out": run.path(f"{name}.json"), "steps": steps, "size": 64, "timeout": timeout, **(extra or {})}
     (run.host / "config.json").write_text(json.dumps(config), encoding="utf-8")
     try:
         result = run.krita(["--nosplash"], config["out"], env={"NST_GUI_TEST_CONFIG": run.path("config.json"), **(env or {})})
@@ -248,7 +249,7 @@ def test_gui(gui, check):
 
 # --- an animated layer styled as one animation: tests/krita/animation_gui_driver ----------
 
-@pytest.fixture(scope="module", params=VERSIONS)
+@pytest.fixture(scope="module", params=[v for v in VERSIONS if v != "5.3"])
 def animation(request):
     yield from driver_run(request.param, "animation", "animation_gui_driver", "nst_animation_driver", 4, timeout=300)
 
@@ -262,3 +263,15 @@ def animation(request):
 ], ids=lambda check: check.__name__[len("test_"):])
 def test_animation(animation, check):
     check(animation)
+
+
+def test_animation_is_not_offered_in_krita_5_3():
+    """Krita 5.3.4 crashed (in an image thread, now and then) importing the styled frames, so there
+    the dialog does not offer every keyframe and the scripting API refuses in one line, adding nothing."""
+    for found in driver_run("5.3", "animation", "animation_gui_driver", "nst_animation_driver", 2,
+                            extra={"refused": True}):
+        assert found["errors"] == [], "\n".join(found["errors"] + found["steps"])
+        assert not found["dialog"]["frames_shown"]
+        refusal = found["api_refused"]
+        assert refusal.startswith("PluginError: ") and "Krita 5.3" in refusal and "Traceback" not in refusal, refusal
+        assert found["names_after_refusal"] == found["source"]["names_before"] + ["still"]

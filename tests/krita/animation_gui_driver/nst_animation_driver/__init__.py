@@ -91,7 +91,12 @@ class Driver:
         dialog.findChild(QSpinBox, "steps").setValue(CONFIG.get("steps", 4))
         dialog.findChild(QSpinBox, "size").setValue(CONFIG.get("size", 64))
         frames = dialog.findChild(QRadioButton, "target_frames")
-        RESULT["dialog"] = {"frames_text": frames.text(), "frames_enabled": frames.isEnabled()}
+        RESULT["dialog"] = {"frames_text": frames.text(), "frames_enabled": frames.isEnabled(),
+                            "frames_shown": not frames.isHidden()}
+        if CONFIG.get("refused"):  # a Krita where the choice is not offered (plugin/animation.py)
+            dialog.reject()
+            self.api_refusals()
+            return
         frames.setChecked(True)
         QtWidgets.QApplication.processEvents()
         RESULT["dialog"]["cost"] = dialog.cost.text()
@@ -156,6 +161,11 @@ class Driver:
         log("stylize_layers returned")
         RESULT["api"] = {"names": [n.name() for n in nodes], "keys": keys(nodes[0]),
                          "names_after": [n.name() for n in self.doc.rootNode().childNodes()]}
+        self.api_refusals()
+
+    def api_refusals(self):
+        from neural_style.api import stylize_layers
+
         still = self.doc.createNode("still", "paintlayer")
         self.doc.rootNode().addChildNode(still, None)
         still.setPixelData(bytes([40, 80, 120, 255]) * 64, 0, 0, 8, 8)
@@ -164,6 +174,13 @@ class Driver:
             RESULT["api_still"] = "no refusal"
         except Exception as error:  # the plugin's plain-words PluginError
             RESULT["api_still"] = f"{type(error).__name__}: {error}"
+        if CONFIG.get("refused"):
+            try:
+                stylize_layers(self.doc, self.source, CONFIG["style"], preset="fast", steps=2, size=64, frames="all")
+                RESULT["api_refused"] = "no refusal"
+            except Exception as error:  # the plugin's plain-words PluginError
+                RESULT["api_refused"] = f"{type(error).__name__}: {error}"
+            RESULT["names_after_refusal"] = [n.name() for n in self.doc.rootNode().childNodes()]
         finish()
 
 
