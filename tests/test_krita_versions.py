@@ -258,7 +258,7 @@ def animation(request):
     animation_tests.test_driver_ran_without_errors, animation_tests.test_the_dialog_offers_every_keyframe_and_prices_the_clip,
     animation_tests.test_one_new_animated_layer_with_keyframes_at_the_source_times,
     animation_tests.test_every_keyframe_is_painted_and_keeps_the_source_alpha, animation_tests.test_progress_counts_frames,
-    animation_tests.test_undo_is_one_step_and_leaves_the_source,
+    animation_tests.test_undo_is_one_step_and_leaves_the_source, animation_tests.test_a_cancelled_run_adds_nothing_and_leaves_no_frames,
     animation_tests.test_scripting_api_styles_every_keyframe_and_refuses_a_still_layer,
 ], ids=lambda check: check.__name__[len("test_"):])
 def test_animation(animation, check):

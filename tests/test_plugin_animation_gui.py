@@ -80,6 +80,12 @@ def test_undo_is_one_step_and_leaves_the_source(animation):
     assert animation["source_unchanged_after_undo"]
 
 
+def test_a_cancelled_run_adds_nothing_and_leaves_no_frames(animation):
+    assert animation["api_cancel"] == "Cancelled"
+    assert animation["names_after_cancel"] == animation["source"]["names_before"]
+    assert animation["frames_left_on_disk"] == []
+
+
 def test_scripting_api_styles_every_keyframe_and_refuses_a_still_layer(animation):
     api = animation["api"]
     assert api["keys"] == TIMES and api["names"][0].startswith("Styled")

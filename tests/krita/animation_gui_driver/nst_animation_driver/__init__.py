@@ -148,6 +148,7 @@ class Driver:
         RESULT["source_unchanged_after_undo"] = frames_of(self.source, TIMES, self.rect) == self.source_frames
         from neural_style.api import stylize_layers
 
+        self.cancelled_run(stylize_layers)
         log("stylize_layers(frames='all')")
         seen = set()
 
@@ -162,6 +163,23 @@ class Driver:
         RESULT["api"] = {"names": [n.name() for n in nodes], "keys": keys(nodes[0]),
                          "names_after": [n.name() for n in self.doc.rootNode().childNodes()]}
         self.api_refusals()
+
+    def cancelled_run(self, stylize_layers):
+        """Cancel during the first frame: nothing added, no styled frames left on disk."""
+        import glob
+        import threading
+
+        pattern = os.path.join(tempfile.gettempdir(), "neural-style-frames-*")
+        before = set(glob.glob(pattern))
+        flag = threading.Event()
+        try:
+            stylize_layers(self.doc, self.source, CONFIG["style"], preset="fast", steps=2, size=64, frames="all",
+                           progress=lambda p: flag.set(), cancel=flag)
+            RESULT["api_cancel"] = "not cancelled"
+        except Exception as error:  # nst_core.Cancelled
+            RESULT["api_cancel"] = type(error).__name__
+        RESULT["names_after_cancel"] = [n.name() for n in self.doc.rootNode().childNodes()]
+        RESULT["frames_left_on_disk"] = sorted(set(glob.glob(pattern)) - before)
 
     def api_refusals(self):
         from neural_style.api import stylize_layers
