@@ -111,7 +111,7 @@ def read(job: AnimationJob, node) -> None:
     job.frames = read_frames(job.document, node, job.times, job.rect)
     first = layers.decode(job.frames[0], job.rect.width, job.rect.height, job.fmt)
     job.content = layers.to_engine(first, job.fmt)
-    job.alpha = np.nan_to_num(first[:, :, -1], nan=0.0, posinf=1.0, neginf=0.0)
+    job.alpha = layers.alpha_of(first)
     job.fingerprint = _fingerprint(job.frames)
 
 
@@ -141,7 +141,7 @@ def style(nst_core, job: AnimationJob, style_source: jobs.StyleSource, config, p
     def frames():  # decoded one at a time: memory holds a few frames, not the clip
         for raw in job.frames:
             values = layers.decode(raw, width, height, job.fmt)
-            alphas.append(np.nan_to_num(values[:, :, -1], nan=0.0, posinf=1.0, neginf=0.0))
+            alphas.append(layers.alpha_of(values))
             yield layers.to_engine(values, job.fmt)
 
     job.folder = job.folder or tempfile.mkdtemp(prefix="neural-style-frames-")

@@ -155,7 +155,7 @@ def read(job: LayerJob, node) -> None:
     """(Re)read ``job``'s area of ``node``: its pixels for the engine, alpha and fingerprint."""
     data = layers.read_raw(node, job.rect)
     values = layers.decode(data, job.rect.width, job.rect.height, job.fmt)
-    alpha = np.ascontiguousarray(np.nan_to_num(values[:, :, -1], nan=0.0, posinf=1.0, neginf=0.0))
+    alpha = layers.alpha_of(values)
     if not np.any(alpha > 0):
         raise errors.empty_layer(job.source_name)
     job.content, job.alpha = layers.to_engine(values, job.fmt), alpha

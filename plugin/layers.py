@@ -147,6 +147,11 @@ def srgb_decode(encoded: np.ndarray) -> np.ndarray:
     return np.where(encoded <= 0.04045, encoded / 12.92, np.power((encoded + 0.055) / 1.055, 2.4)).astype(np.float32)
 
 
+def alpha_of(values: np.ndarray) -> np.ndarray:
+    """The alpha channel of decoded values (H×W, contiguous): NaN counts as 0 and ±inf as 1 / 0."""
+    return np.ascontiguousarray(np.nan_to_num(values[:, :, -1], nan=0.0, posinf=1.0, neginf=0.0))
+
+
 def to_engine(values: np.ndarray, fmt: PixelFormat) -> np.ndarray:
     """Canonical float pixels -> H×W×3 float32 sRGB-encoded RGB in 0–1 for the engine."""
     colour = values[:, :, :-1]
